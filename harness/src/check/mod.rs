@@ -1,0 +1,397 @@
+//! Checking: run one async body under loom, shuttle (random and PCT) and tokio, and get the
+//! first leak, deadlock, panic or send on a closed channel as a [`Failure`].
+//!
+//! ```
+//! use harness::check::{Check, FailureKind};
+//! use harness::{chan, task};
+//!
+//! // A task that blocks forever on a send nobody reads: a goroutine leak.
+//! let failure = Check::new("doc-leak")
+//!     .shuttle(10)
+//!     .run(|| async {
+//!         let (tx, rx) = chan::bounded::<u8>(0);
+//!         task::spawn_named("stuck", async move {
+//!             let _ = tx.send(1).await;
+//!         });
+//!         std::mem::forget(rx); // the receiver stays alive, nobody reads it
+//!     })
+//!     .unwrap_err();
+//! assert_eq!(failure.kind, FailureKind::Leak);
+//! assert!(failure.report.contains("\"stuck\""));
+//! ```
+//!
+//! With no checker chosen, [`Check::run`] runs all four with defaults that environment
+//! variables change (see [`Defaults`]).
+
+mod model;
+mod report;
+mod token;
+mod tokio_run;
+
+pub use token::{ReplayToken, TokenError};
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which checker ran an execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Checker {
+    /// loom, exhaustive within a preemption bound.
+    Loom,
+    /// shuttle's random scheduler.
+    Shuttle,
+    /// shuttle's PCT scheduler (probabilistic concurrency testing).
+    Pct,
+    /// A real multi-thread tokio runtime.
+    Tokio,
+    /// One execution replayed from a token.
+    Replay,
+}
+
+impl fmt::Display for Checker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Checker::Loom => "loom",
+            Checker::Shuttle => "shuttle",
+            Checker::Pct => "pct",
+            Checker::Tokio => "tokio",
+            Checker::Replay => "replay",
+        })
+    }
+}
+
+/// What went wrong in a failing execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// A task still alive, blocked forever, after the body returned (a goroutine leak).
+    Leak,
+    /// Every live task blocked, the body included, with nothing left to wake them.
+    Deadlock,
+    /// Two unsynchronised accesses to a `RaceCell`, at least one a write.
+    Race,
+    /// A task or the body panicked (an assertion of the model failed, say).
+    Panic,
+    /// A send on a channel after `close()` (Go panics there).
+    ClosedSend,
+    /// The checker's step bound was exceeded (shuttle's max steps, loom's branch limit).
+    StepLimit,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailureKind::Leak => "leak",
+            FailureKind::Deadlock => "deadlock",
+            FailureKind::Race => "race",
+            FailureKind::Panic => "panic",
+            FailureKind::ClosedSend => "send on closed channel",
+            FailureKind::StepLimit => "step limit exceeded",
+        })
+    }
+}
+
+/// The first failing execution a [`Check`] found.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// Which checker found it.
+    pub checker: Checker,
+    /// Which execution of that checker failed (1-based).
+    pub execution: u64,
+    /// The human report, in the style of a Go goroutine dump (also what `Display` prints).
+    pub report: String,
+    /// A token for [`Check::replay`]; `None` only where no replay exists (tokio).
+    pub replay: Option<String>,
+    /// The name of the check that failed.
+    pub name: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.report)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Executions and time spent by one checker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckerStats {
+    /// The checker.
+    pub checker: Checker,
+    /// How many executions it ran.
+    pub executions: u64,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// What a passing [`Check::run`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// Executions of all checkers together.
+    pub executions: u64,
+    /// One entry per checker that ran, in order.
+    pub checkers: Vec<CheckerStats>,
+}
+
+/// The defaults used when a check chooses no checker, each from an environment variable.
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `LEAKPROOF_CHECKERS` | `loom,shuttle,pct,tokio` | which checkers run |
+/// | `LEAKPROOF_LOOM_PREEMPTIONS` | `2` | loom's preemption bound (`none` = unbounded) |
+/// | `LEAKPROOF_LOOM_MAX_EXECUTIONS` | `100000` | stop loom's exploration after this many |
+/// | `LEAKPROOF_LOOM_MAX_BRANCHES` | `1000` | loom's branch limit per execution |
+/// | `LEAKPROOF_SHUTTLE_ITERATIONS` | `200` | shuttle random executions |
+/// | `LEAKPROOF_PCT_ITERATIONS` | `200` | PCT executions |
+/// | `LEAKPROOF_PCT_DEPTH` | `3` | PCT's bug depth |
+/// | `LEAKPROOF_MAX_STEPS` | `100000` | shuttle's step bound per execution |
+/// | `LEAKPROOF_TOKIO_RUNS` | `4` | tokio runs |
+/// | `LEAKPROOF_TOKIO_GRACE_MS` | `2000` | how long tokio waits for slow tasks before calling a leak |
+/// | `LEAKPROOF_TOKIO_TIMEOUT_SECS` | `20` | tokio's watchdog: a body still running then is a deadlock |
+/// | `LEAKPROOF_SEED` | `7844` (0x1ea4) | seed of shuttle's and tokio's randomness |
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Defaults {
+    /// Checkers run when none is chosen.
+    pub checkers: Vec<Checker>,
+    /// loom's preemption bound.
+    pub loom_preemptions: Option<usize>,
+    /// Cap on loom's executions.
+    pub loom_max_executions: usize,
+    /// loom's branch limit.
+    pub loom_max_branches: usize,
+    /// shuttle random executions.
+    pub shuttle_iterations: usize,
+    /// PCT executions.
+    pub pct_iterations: usize,
+    /// PCT depth.
+    pub pct_depth: usize,
+    /// shuttle's step bound.
+    pub max_steps: usize,
+    /// tokio runs.
+    pub tokio_runs: usize,
+    /// tokio's grace period for slow tasks.
+    pub tokio_grace: Duration,
+    /// tokio's watchdog.
+    pub tokio_timeout: Duration,
+    /// The seed.
+    pub seed: u64,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+            panic!("leakproof: environment variable {name}={v:?} is not a valid value")
+        }),
+        Err(_) => default,
+    }
+}
+
+impl Defaults {
+    /// Reads the environment (see the table above); panics with the variable's name on a bad value.
+    pub fn from_env() -> Defaults {
+        let checkers = match std::env::var("LEAKPROOF_CHECKERS") {
+            Ok(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| match s {
+                    "loom" => Checker::Loom,
+                    "shuttle" => Checker::Shuttle,
+                    "pct" => Checker::Pct,
+                    "tokio" => Checker::Tokio,
+                    other => panic!(
+                        "leakproof: LEAKPROOF_CHECKERS names `{other}`; expected a comma-separated list of \
+                         loom, shuttle, pct and tokio"
+                    ),
+                })
+                .collect(),
+            Err(_) => vec![Checker::Loom, Checker::Shuttle, Checker::Pct, Checker::Tokio],
+        };
+        let loom_preemptions = match std::env::var("LEAKPROOF_LOOM_PREEMPTIONS") {
+            Ok(v) if v.trim() == "none" => None,
+            _ => Some(env_or("LEAKPROOF_LOOM_PREEMPTIONS", 2)),
+        };
+        Defaults {
+            checkers,
+            loom_preemptions,
+            loom_max_executions: env_or("LEAKPROOF_LOOM_MAX_EXECUTIONS", 100_000),
+            loom_max_branches: env_or("LEAKPROOF_LOOM_MAX_BRANCHES", 1_000),
+            shuttle_iterations: env_or("LEAKPROOF_SHUTTLE_ITERATIONS", 200),
+            pct_iterations: env_or("LEAKPROOF_PCT_ITERATIONS", 200),
+            pct_depth: env_or("LEAKPROOF_PCT_DEPTH", 3),
+            max_steps: env_or("LEAKPROOF_MAX_STEPS", 100_000),
+            tokio_runs: env_or("LEAKPROOF_TOKIO_RUNS", 4),
+            tokio_grace: Duration::from_millis(env_or("LEAKPROOF_TOKIO_GRACE_MS", 2_000)),
+            tokio_timeout: Duration::from_secs(env_or("LEAKPROOF_TOKIO_TIMEOUT_SECS", 20)),
+            seed: env_or("LEAKPROOF_SEED", 0x1ea4_u64),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Plan {
+    Loom,
+    Shuttle(usize),
+    Pct(usize, usize),
+    Tokio(usize),
+}
+
+/// A check of one async body: which checkers run it, with which bounds.
+///
+/// See the [module docs](self) for an example.
+#[derive(Clone, Debug)]
+pub struct Check {
+    name: String,
+    plans: Vec<Plan>,
+    preemption_bound: Option<Option<usize>>,
+    seed: Option<u64>,
+    replay: Option<ReplayToken>,
+    site: &'static Location<'static>,
+}
+
+impl Check {
+    /// A check named `name` (reports show the name).
+    #[track_caller]
+    pub fn new(name: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            plans: Vec::new(),
+            preemption_bound: None,
+            seed: None,
+            replay: None,
+            site: Location::caller(),
+        }
+    }
+
+    /// Adds loom: every interleaving within the preemption bound (2 by default).
+    pub fn loom(mut self) -> Check {
+        self.plans.push(Plan::Loom);
+        self
+    }
+
+    /// Sets loom's preemption bound; `None` explores without bound.
+    pub fn preemption_bound(mut self, bound: Option<usize>) -> Check {
+        self.preemption_bound = Some(bound);
+        self
+    }
+
+    /// Adds shuttle's random scheduler for `iterations` executions.
+    pub fn shuttle(mut self, iterations: usize) -> Check {
+        self.plans.push(Plan::Shuttle(iterations));
+        self
+    }
+
+    /// Adds shuttle's PCT scheduler: `iterations` executions looking for bugs of `depth`.
+    pub fn pct(mut self, iterations: usize, depth: usize) -> Check {
+        self.plans.push(Plan::Pct(iterations, depth));
+        self
+    }
+
+    /// Adds `runs` runs on a real multi-thread tokio runtime (a fresh runtime each).
+    pub fn tokio(mut self, runs: usize) -> Check {
+        self.plans.push(Plan::Tokio(runs));
+        self
+    }
+
+    /// Runs exactly the execution a [`Failure::replay`] token names, instead of any checker.
+    ///
+    /// Panics with a clear message if the token is malformed; use [`ReplayToken::parse`] to
+    /// check one first.
+    #[track_caller]
+    pub fn replay(mut self, token: &str) -> Check {
+        match ReplayToken::parse(token) {
+            Ok(t) => self.replay = Some(t),
+            Err(e) => panic!("leakproof: {e}"),
+        }
+        self
+    }
+
+    /// Runs the execution of an already parsed token.
+    pub fn replay_token(mut self, token: ReplayToken) -> Check {
+        self.replay = Some(token);
+        self
+    }
+
+    /// Seeds shuttle's and tokio's randomness.
+    pub fn seed(mut self, seed: u64) -> Check {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Runs the body under every chosen checker and returns the first failure.
+    ///
+    /// Never aborts the process and never hangs: every checker is bounded (loom's branches
+    /// and preemptions, shuttle's steps, tokio's watchdog).
+    pub fn run<F, Fut>(self, body: F) -> Result<Stats, Failure>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        crate::rt::panic::install_hook();
+        let defaults = Defaults::from_env();
+        let body = Arc::new(body);
+        let seed = self.seed.unwrap_or(defaults.seed);
+        let preemption_bound = self.preemption_bound.unwrap_or(defaults.loom_preemptions);
+        let mut stats = Stats::default();
+        let ctx = model::Ctx {
+            name: self.name.clone(),
+            site: self.site,
+            defaults: defaults.clone(),
+        };
+        if let Some(token) = self.replay.clone() {
+            let (st, result) = model::replay(&ctx, body, token);
+            stats.push(st);
+            return result.map(|_| stats);
+        }
+        let plans = if self.plans.is_empty() {
+            defaults
+                .checkers
+                .iter()
+                .map(|c| match c {
+                    Checker::Loom => Plan::Loom,
+                    Checker::Shuttle => Plan::Shuttle(defaults.shuttle_iterations),
+                    Checker::Pct => Plan::Pct(defaults.pct_iterations, defaults.pct_depth),
+                    Checker::Tokio | Checker::Replay => Plan::Tokio(defaults.tokio_runs),
+                })
+                .collect()
+        } else {
+            self.plans.clone()
+        };
+        for plan in plans {
+            let (st, result) = match plan {
+                Plan::Loom => model::loom(&ctx, body.clone(), preemption_bound, None),
+                Plan::Shuttle(n) => {
+                    model::shuttle(&ctx, body.clone(), model::Sched::Random(n, seed))
+                }
+                Plan::Pct(n, d) => {
+                    model::shuttle(&ctx, body.clone(), model::Sched::Pct(n, d, seed))
+                }
+                Plan::Tokio(n) => tokio_run::run(&ctx, body.clone(), n, seed),
+            };
+            stats.push(st);
+            result?;
+        }
+        Ok(stats)
+    }
+}
+
+impl Stats {
+    fn push(&mut self, st: CheckerStats) {
+        self.executions += st.executions;
+        self.checkers.push(st);
+    }
+}
+
+/// The shuttle configuration every leakproof runner uses.
+pub(crate) fn shuttle_config() -> shuttle::Config {
+    let mut config = shuttle::Config::new();
+    // leakproof reports the schedule itself, as a replay token.
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.silence_warnings = true;
+    config
+}

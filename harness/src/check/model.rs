@@ -1,0 +1,335 @@
+//! The model checkers: loom and shuttle run the body many times on one OS thread; each
+//! execution joins every task left when the body returns, so that a task blocked forever
+//! turns into the checker's own deadlock verdict, which is then read as a leak (the body
+//! had returned) or a deadlock (it had not).
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tracing::Dispatch;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
+
+use super::report::{self, Facts};
+use super::{shuttle_config, Checker, CheckerStats, Defaults, Failure, FailureKind, ReplayToken};
+use crate::rt::backend::{self, Backend};
+use crate::rt::exec::{self, Exec};
+use crate::rt::panic::{self as rtpanic, CatchUnwind, FailureSignal};
+use crate::track::{self, Registry, TrackingLayer};
+
+/// What every checker of one `Check::run` shares.
+pub(super) struct Ctx {
+    pub name: String,
+    pub site: &'static Location<'static>,
+    pub defaults: Defaults,
+}
+
+/// Which shuttle scheduler to run.
+pub(super) enum Sched {
+    Random(usize, u64),
+    Pct(usize, usize, u64),
+    Replay(String),
+}
+
+/// One checker's run: the body and what its executions leave behind.
+struct Run<F> {
+    body: Arc<F>,
+    backend: Backend,
+    checker: Checker,
+    site: &'static Location<'static>,
+    registry: Arc<Registry>,
+    executions: AtomicU64,
+    last: Mutex<Option<Arc<Exec>>>,
+    /// For a loom replay: only this execution is tracked and reported.
+    only: Option<u64>,
+}
+
+/// A dispatcher with a fresh tracking layer (plus a fmt layer when `LEAKPROOF_TRACE` is set).
+pub(super) fn dispatch(registry: Arc<Registry>) -> Dispatch {
+    let tracking = TrackingLayer::with_registry(registry)
+        .with_filter(Targets::new().with_target(track::TARGET, LevelFilter::TRACE));
+    let fmt = std::env::var_os("LEAKPROOF_TRACE").map(|_| {
+        tracing_subscriber::fmt::layer()
+            .with_test_writer()
+            .without_time()
+            .with_filter(Targets::new().with_target(track::TARGET, LevelFilter::TRACE))
+    });
+    Dispatch::new(tracing_subscriber::registry().with(tracking).with(fmt))
+}
+
+/// One execution: run the body as task 0, then join every task still alive.
+fn execution<F, Fut>(run: &Run<F>)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let n = run.executions.fetch_add(1, Ordering::Relaxed) + 1;
+    run.registry.reset();
+    let mut exec_state = Exec::new(run.backend, run.checker, n, run.registry.clone());
+    if run.only.is_some_and(|only| only != n) {
+        Arc::get_mut(&mut exec_state)
+            .expect("fresh execution")
+            .tracking = false;
+    }
+    let exec = exec_state;
+    *run.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(exec.clone());
+    let _enter = exec::enter(exec.clone());
+    backend::set_task_id(run.backend, 0);
+    track::body_started(Some(&exec), run.site);
+    let body = (run.body)();
+    let exec2 = exec.clone();
+    backend::block_on(run.backend, async move {
+        let exec = exec2;
+        if let Err(payload) = CatchUnwind(Box::pin(body)).await {
+            if payload.is::<FailureSignal>() {
+                panic::resume_unwind(payload);
+            }
+            record_body_panic(&exec, &*payload);
+            crate::task::raise_if_modelled(Some(&exec));
+        }
+        exec.body_done.store(true, Ordering::Release);
+        track::task_ended(Some(&exec), 0, "ok");
+        loop {
+            let tasks = exec.unfinished_tasks();
+            if tasks.is_empty() {
+                break;
+            }
+            for t in tasks {
+                t.wait().await;
+            }
+        }
+    });
+    if exec.finding().is_some() {
+        crate::task::raise_if_modelled(Some(&exec));
+    }
+    exec.torn_down.store(true, Ordering::Release);
+}
+
+pub(super) fn record_body_panic(exec: &Exec, payload: &(dyn std::any::Any + Send)) {
+    let msg = rtpanic::message(payload);
+    let at = rtpanic::take_note()
+        .map(|n| n.location)
+        .unwrap_or_else(|| "<unknown>".into());
+    exec.record(exec::Finding {
+        kind: FailureKind::Panic,
+        text: format!("panic in the body (task 0 \"main\"): {msg}\n    panicked at {at}"),
+    });
+}
+
+/// Reads the failure out of a checker's panic and the last execution's state.
+fn classify<F>(
+    ctx: &Ctx,
+    run: &Run<F>,
+    payload: Box<dyn std::any::Any + Send>,
+    replay: Option<String>,
+    found_by: Option<&str>,
+) -> Failure {
+    let exec = run.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(e) = &exec {
+        e.torn_down.store(true, Ordering::Release);
+    }
+    let body_done = exec
+        .as_ref()
+        .is_some_and(|e| e.body_done.load(Ordering::Acquire));
+    let execution = exec.as_ref().map(|e| e.execution).unwrap_or(0);
+    let msg = rtpanic::message(&*payload);
+    let (kind, text) = match exec.as_ref().and_then(|e| e.finding()) {
+        Some(f) => (f.kind, f.text),
+        None if msg.starts_with("deadlock") => {
+            if body_done {
+                (FailureKind::Leak, String::new())
+            } else {
+                (FailureKind::Deadlock, String::new())
+            }
+        }
+        None if msg.contains("max_steps") || msg.contains("maximum number of branches") => (
+            FailureKind::StepLimit,
+            format!(
+                "the execution exceeded the checker's step bound ({}): a task may spin without blocking; \
+                 raise LEAKPROOF_MAX_STEPS / LEAKPROOF_LOOM_MAX_BRANCHES if the model is just long\n    {}",
+                if run.backend == Backend::Loom { "loom branches" } else { "shuttle steps" },
+                msg.lines().next().unwrap_or_default()
+            ),
+        ),
+        None => {
+            let at = rtpanic::take_note().map(|n| format!("\n    panicked at {}", n.location)).unwrap_or_default();
+            (FailureKind::Panic, format!("the checker stopped with a panic: {msg}{at}"))
+        }
+    };
+    report::build(Facts {
+        name: &ctx.name,
+        checker: run.checker,
+        found_by,
+        execution,
+        kind,
+        text,
+        replay,
+        snapshot: run.registry.snapshot(),
+        body_done,
+    })
+}
+
+fn new_run<F>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    backend: Backend,
+    checker: Checker,
+    only: Option<u64>,
+) -> Arc<Run<F>> {
+    Arc::new(Run {
+        body,
+        backend,
+        checker,
+        site: ctx.site,
+        registry: Arc::new(Registry::new()),
+        executions: AtomicU64::new(0),
+        last: Mutex::new(None),
+        only,
+    })
+}
+
+/// Explores the body with loom. `only` replays the n-th execution (see `ReplayToken::Loom`).
+pub(super) fn loom<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    bound: Option<usize>,
+    only: Option<u64>,
+) -> (CheckerStats, Result<(), Failure>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let checker = if only.is_some() {
+        Checker::Replay
+    } else {
+        Checker::Loom
+    };
+    let run = new_run(ctx, body, Backend::Loom, checker, only);
+    let start = Instant::now();
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = bound;
+    builder.max_branches = ctx.defaults.loom_max_branches;
+    builder.checkpoint_interval = 1;
+    builder.checkpoint_file = None;
+    builder.max_permutations = Some(match only {
+        Some(n) => n as usize + 1,
+        None => ctx.defaults.loom_max_executions + 1,
+    });
+    let r = run.clone();
+    let result = tracing::dispatcher::with_default(&dispatch(run.registry.clone()), || {
+        panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
+    });
+    let executions = run.executions.load(Ordering::Relaxed);
+    let stats = CheckerStats {
+        checker,
+        executions,
+        elapsed: start.elapsed(),
+    };
+    let failure = result.err().map(|payload| {
+        let n = run
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|e| e.execution);
+        let token = ReplayToken::Loom {
+            preemption_bound: bound,
+            execution: n.unwrap_or(1),
+        };
+        classify(
+            ctx,
+            &run,
+            payload,
+            Some(token.to_string()),
+            only.map(|_| "loom"),
+        )
+    });
+    (stats, failure.map_or(Ok(()), Err))
+}
+
+/// Runs the body under one of shuttle's schedulers.
+pub(super) fn shuttle<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    sched: Sched,
+) -> (CheckerStats, Result<(), Failure>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let (checker, pct) = match sched {
+        Sched::Random(..) => (Checker::Shuttle, false),
+        Sched::Pct(..) => (Checker::Pct, true),
+        Sched::Replay(_) => (Checker::Replay, false),
+    };
+    let run = new_run(ctx, body, Backend::Shuttle, checker, None);
+    let start = Instant::now();
+    let mut config = shuttle_config();
+    config.max_steps = shuttle::MaxSteps::FailAfter(ctx.defaults.max_steps);
+    let r = run.clone();
+    let f = move || execution(&r);
+    let result = tracing::dispatcher::with_default(&dispatch(run.registry.clone()), || {
+        panic::catch_unwind(AssertUnwindSafe(|| match sched {
+            Sched::Random(n, seed) => {
+                shuttle::Runner::new(
+                    shuttle::scheduler::RandomScheduler::new_from_seed(seed, n),
+                    config,
+                )
+                .run(f);
+            }
+            Sched::Pct(n, depth, seed) => {
+                shuttle::Runner::new(
+                    shuttle::scheduler::PctScheduler::new_from_seed(seed, depth, n),
+                    config,
+                )
+                .run(f);
+            }
+            Sched::Replay(schedule) => {
+                shuttle::Runner::new(
+                    shuttle::scheduler::ReplayScheduler::new_from_encoded(&schedule),
+                    config,
+                )
+                .run(f);
+            }
+        }))
+    });
+    let stats = CheckerStats {
+        checker,
+        executions: run.executions.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+    };
+    let failure = result.err().map(|payload| {
+        let schedule = shuttle_engine::scheduler::serialization::serialize_schedule(
+            &shuttle_engine::runtime::execution::CurrentSchedule::get_schedule(),
+        );
+        let token = ReplayToken::Shuttle {
+            pct,
+            schedule: schedule.replace('\n', ""),
+        };
+        let found_by = (checker == Checker::Replay).then_some("shuttle");
+        classify(ctx, &run, payload, Some(token.to_string()), found_by)
+    });
+    (stats, failure.map_or(Ok(()), Err))
+}
+
+/// Runs the one execution a token names.
+pub(super) fn replay<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    token: ReplayToken,
+) -> (CheckerStats, Result<(), Failure>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    match token {
+        ReplayToken::Shuttle { schedule, .. } => shuttle(ctx, body, Sched::Replay(schedule)),
+        ReplayToken::Loom {
+            preemption_bound,
+            execution,
+        } => loom(ctx, body, preemption_bound, Some(execution)),
+    }
+}

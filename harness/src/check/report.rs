@@ -1,0 +1,94 @@
+//! Turning what an execution left behind (its finding, its registry) into a [`Failure`]
+//! whose report reads like a Go goroutine dump.
+
+use std::fmt::Write;
+
+use super::{Checker, Failure, FailureKind};
+use crate::track::Snapshot;
+
+/// What the checker knows about the failing execution.
+pub(super) struct Facts<'a> {
+    pub name: &'a str,
+    pub checker: Checker,
+    /// The checker whose schedule a replay followed (for the header).
+    pub found_by: Option<&'a str>,
+    pub execution: u64,
+    pub kind: FailureKind,
+    /// The headline and details of a recorded finding, or of the checker's own verdict.
+    pub text: String,
+    pub replay: Option<String>,
+    pub snapshot: Snapshot,
+    pub body_done: bool,
+}
+
+pub(super) fn build(f: Facts<'_>) -> Failure {
+    let mut r = String::new();
+    let headline = match f.kind {
+        FailureKind::Leak => "goroutine leak",
+        FailureKind::Deadlock => "deadlock",
+        FailureKind::Race => "data race",
+        FailureKind::Panic => "panic",
+        FailureKind::ClosedSend => "send on closed channel",
+        FailureKind::StepLimit => "step limit exceeded",
+    };
+    let _ = writeln!(r, "leakproof: {headline} in check \"{}\"", f.name);
+    let by = f
+        .found_by
+        .map(|b| format!(" of a {b} schedule"))
+        .unwrap_or_default();
+    let _ = writeln!(r, "checker: {}{by}, execution {}", f.checker, f.execution);
+    match &f.replay {
+        Some(t) => {
+            let _ = writeln!(r, "replay:  {t}");
+        }
+        None => {
+            let _ = writeln!(
+                r,
+                "replay:  none (a tokio run is not reproducible; the model checkers' are)"
+            );
+        }
+    }
+    let _ = writeln!(r);
+    if !f.text.is_empty() {
+        let _ = writeln!(r, "{}", f.text.trim_end());
+        let _ = writeln!(r);
+    }
+    let snap = &f.snapshot;
+    let stuck: Vec<_> = snap
+        .live_tasks()
+        .filter(|t| f.kind != FailureKind::Leak || t.id != 0)
+        .collect();
+    match f.kind {
+        FailureKind::Leak => {
+            let _ = writeln!(
+                r,
+                "{} task(s) still alive after the body returned, blocked with nothing left to wake them:",
+                stuck.len()
+            );
+        }
+        FailureKind::Deadlock => {
+            let _ = writeln!(r, "all {} live task(s) are blocked:", stuck.len());
+        }
+        _ if !stuck.is_empty() => {
+            let _ = writeln!(r, "live tasks when it happened:");
+        }
+        _ => {}
+    }
+    for task in stuck {
+        let _ = writeln!(r);
+        let mut s = String::new();
+        let _ = snap.write_task(&mut s, task);
+        r.push_str(&s);
+    }
+    if f.kind == FailureKind::Deadlock && f.body_done {
+        let _ = writeln!(r, "\n(the body had returned)");
+    }
+    Failure {
+        kind: f.kind,
+        checker: f.checker,
+        execution: f.execution,
+        report: r,
+        replay: f.replay,
+        name: f.name.to_string(),
+    }
+}

@@ -1,0 +1,196 @@
+//! Replay tokens: the text a [`Failure`](super::Failure) carries so that
+//! [`Check::replay`](super::Check::replay) can run that exact execution again.
+//!
+//! Formats (the `lp1` prefix versions the format):
+//! - `lp1:shuttle:<schedule>` and `lp1:pct:<schedule>`: shuttle's encoded schedule, replayed
+//!   step by step with shuttle's replay scheduler;
+//! - `lp1:loom:<preemption bound or 'none'>:<execution>`: loom explores in a fixed order, so
+//!   the n-th execution of a deterministic body under the same bound is the same one.
+
+use std::fmt;
+
+/// A parsed replay token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplayToken {
+    /// A shuttle schedule, found by the random (`pct == false`) or the PCT scheduler.
+    Shuttle {
+        /// Whether PCT found it (for the record; replay is the same).
+        pct: bool,
+        /// shuttle's encoded schedule.
+        schedule: String,
+    },
+    /// The `execution`-th execution of loom's exploration under `preemption_bound`.
+    Loom {
+        /// loom's preemption bound (`None` = unbounded).
+        preemption_bound: Option<usize>,
+        /// 1-based index of the execution in loom's exploration order.
+        execution: u64,
+    },
+}
+
+/// Why a replay token could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenError {
+    reason: String,
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid replay token: {}", self.reason)
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+fn bad(reason: impl Into<String>) -> TokenError {
+    TokenError {
+        reason: reason.into(),
+    }
+}
+
+impl ReplayToken {
+    /// Reads a token as [`Failure::replay`](super::Failure::replay) prints it.
+    ///
+    /// ```
+    /// use harness::check::ReplayToken;
+    /// assert!(ReplayToken::parse("lp1:loom:2:17").is_ok());
+    /// let err = ReplayToken::parse("lp1:shuttle:zz").unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid replay token"));
+    /// ```
+    pub fn parse(token: &str) -> Result<ReplayToken, TokenError> {
+        let token = token.trim();
+        let mut parts = token.splitn(3, ':');
+        let version = parts.next().unwrap_or_default();
+        if version != "lp1" {
+            return Err(bad(format!(
+                "expected it to start with `lp1:`, found `{}`",
+                truncate(token)
+            )));
+        }
+        let kind = parts
+            .next()
+            .ok_or_else(|| bad("missing checker after `lp1:`"))?;
+        let rest = parts
+            .next()
+            .ok_or_else(|| bad(format!("missing schedule after `lp1:{kind}:`")))?;
+        match kind {
+            "shuttle" | "pct" => {
+                if !valid_schedule(rest) {
+                    return Err(bad(format!(
+                        "`{}` is not a shuttle schedule (was the token cut when it was copied?)",
+                        truncate(rest)
+                    )));
+                }
+                Ok(ReplayToken::Shuttle {
+                    pct: kind == "pct",
+                    schedule: rest.to_string(),
+                })
+            }
+            "loom" => {
+                let (bound, exec) = rest
+                    .split_once(':')
+                    .ok_or_else(|| bad("a loom token is `lp1:loom:<bound>:<execution>`"))?;
+                let preemption_bound = match bound {
+                    "none" => None,
+                    b => Some(
+                        b.parse()
+                            .map_err(|_| bad(format!("`{b}` is not a preemption bound")))?,
+                    ),
+                };
+                let execution: u64 = exec
+                    .parse()
+                    .map_err(|_| bad(format!("`{exec}` is not an execution number")))?;
+                if execution == 0 {
+                    return Err(bad("loom executions are numbered from 1"));
+                }
+                Ok(ReplayToken::Loom {
+                    preemption_bound,
+                    execution,
+                })
+            }
+            other => Err(bad(format!(
+                "unknown checker `{other}` (expected shuttle, pct or loom)"
+            ))),
+        }
+    }
+}
+
+/// Checks a shuttle schedule's encoding (hex; magic byte; varints for task-id width, length
+/// and seed; then one bit per random step or 1 + width bits per task step) before shuttle
+/// decodes it, because shuttle's decoder panics or allocates without bound on corrupt input.
+fn valid_schedule(s: &str) -> bool {
+    let hex: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    if hex.is_empty() || hex.len() % 2 != 0 {
+        return false;
+    }
+    let mut bytes = Vec::with_capacity(hex.len() / 2);
+    for pair in hex.chunks(2) {
+        let digit = |c: u8| (c as char).to_digit(16);
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(h), Some(l)) => bytes.push((h * 16 + l) as u8),
+            _ => return false,
+        }
+    }
+    if bytes.first() != Some(&0x91) {
+        return false;
+    }
+    let mut pos = 1;
+    let mut varint = || -> Option<u64> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(pos)?;
+            pos += 1;
+            value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    let (Some(width), Some(len), Some(_seed)) = (varint(), varint(), varint()) else {
+        return false;
+    };
+    if !(1..=63).contains(&width) {
+        return false;
+    }
+    let bits = &bytes[pos..];
+    let total = bits.len() as u64 * 8;
+    let bit = |i: u64| (bits[(i / 8) as usize] >> (i % 8)) & 1 == 1;
+    let (mut offset, mut steps) = (0u64, 0u64);
+    while steps < len {
+        if offset >= total {
+            return false;
+        }
+        offset += if bit(offset) { 1 } else { 1 + width };
+        if offset > total {
+            return false;
+        }
+        steps += 1;
+    }
+    shuttle_engine::scheduler::serialization::deserialize_schedule(s).is_some()
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+impl fmt::Display for ReplayToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayToken::Shuttle { pct, schedule } => {
+                write!(f, "lp1:{}:{schedule}", if *pct { "pct" } else { "shuttle" })
+            }
+            ReplayToken::Loom {
+                preemption_bound,
+                execution,
+            } => match preemption_bound {
+                Some(b) => write!(f, "lp1:loom:{b}:{execution}"),
+                None => write!(f, "lp1:loom:none:{execution}"),
+            },
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The tokio checker: runs the body for real on a fresh multi-thread runtime per run.
+//!
+//! No clock is virtual and no schedule is controlled, so a verdict needs waiting: a task
+//! still alive after the body returns is given a grace period with backoff (as goleak
+//! does) and called a leak only once it is blocked on a harness operation with no progress
+//! anywhere, or once the grace period is over. A body that never returns is a deadlock once
+//! every live task is blocked with no progress, or when the watchdog fires.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::dispatcher::DefaultGuard;
+
+use super::model::{dispatch, record_body_panic, Ctx};
+use super::report::{self, Facts};
+use super::{Checker, CheckerStats, Failure, FailureKind};
+use crate::rt::backend::{self, Backend};
+use crate::rt::exec::{self, Exec};
+use crate::rt::panic::CatchUnwind;
+use crate::track::{self, Registry};
+
+/// How long nothing may happen before blocked tasks are taken to be stuck for good.
+const QUIET: Duration = Duration::from_millis(100);
+
+thread_local! {
+    static WORKER_DISPATCH: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+}
+
+/// Whether every live task (the body too, until it returns) waits on a harness operation,
+/// and how many are alive.
+fn all_blocked(registry: &Registry) -> (bool, usize) {
+    let snap = registry.snapshot();
+    let live: Vec<_> = snap.live_tasks().collect();
+    let blocked = live.iter().all(|t| snap.wait_of(t.id).is_some());
+    (blocked, live.len())
+}
+
+/// Watches progress: `stuck()` says whether nothing has moved for [`QUIET`] while every
+/// live task was blocked.
+struct Quiescence {
+    last_progress: u64,
+    since: Instant,
+}
+
+impl Quiescence {
+    fn new() -> Self {
+        Quiescence {
+            last_progress: u64::MAX,
+            since: Instant::now(),
+        }
+    }
+
+    fn stuck(&mut self, exec: &Exec) -> bool {
+        let progress = exec.progress.load(Ordering::Relaxed);
+        let (blocked, _) = all_blocked(&exec.registry);
+        if !blocked || progress != self.last_progress {
+            self.last_progress = progress;
+            self.since = Instant::now();
+            return false;
+        }
+        self.since.elapsed() >= QUIET
+    }
+}
+
+enum Verdict {
+    Pass,
+    Fail(FailureKind, String),
+}
+
+pub(super) fn run<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    runs: usize,
+    _seed: u64,
+) -> (CheckerStats, Result<(), Failure>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let start = Instant::now();
+    let mut executions = 0;
+    for i in 1..=runs as u64 {
+        executions = i;
+        if let Err(failure) = one_run(ctx, &*body, i) {
+            let stats = CheckerStats {
+                checker: Checker::Tokio,
+                executions,
+                elapsed: start.elapsed(),
+            };
+            return (stats, Err(failure));
+        }
+    }
+    let stats = CheckerStats {
+        checker: Checker::Tokio,
+        executions,
+        elapsed: start.elapsed(),
+    };
+    (stats, Ok(()))
+}
+
+fn one_run<F, Fut>(ctx: &Ctx, body: &F, n: u64) -> Result<(), Failure>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let registry = Arc::new(Registry::new());
+    let exec = Exec::new(Backend::Tokio, Checker::Tokio, n, registry.clone());
+    let dispatch = dispatch(registry.clone());
+    let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || {
+            exec::set_thread_exec(Some(worker_exec.clone()));
+            let guard = tracing::dispatcher::set_default(&worker_dispatch);
+            WORKER_DISPATCH.with(|g| *g.borrow_mut() = Some(guard));
+        })
+        .on_thread_stop(|| {
+            WORKER_DISPATCH.with(|g| g.borrow_mut().take());
+            exec::set_thread_exec(None);
+        })
+        .build()
+        .expect("leakproof: could not start a tokio runtime");
+    let _enter = exec::enter(exec.clone());
+    let _dispatch = tracing::dispatcher::set_default(&dispatch);
+    track::body_started(Some(&exec), ctx.site);
+    let defaults = &ctx.defaults;
+    let verdict = rt.block_on(async {
+        let mut body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
+        let started = Instant::now();
+        let mut quiet = Quiescence::new();
+        loop {
+            match tokio::time::timeout(Duration::from_millis(5), body.as_mut()).await {
+                Ok(Ok(())) => break,
+                Ok(Err(payload)) => {
+                    record_body_panic(&exec, &*payload);
+                    break;
+                }
+                Err(_) => {
+                    if exec.finding().is_some() {
+                        break;
+                    }
+                    if quiet.stuck(&exec) {
+                        return Verdict::Fail(FailureKind::Deadlock, String::new());
+                    }
+                    if started.elapsed() >= defaults.tokio_timeout {
+                        return Verdict::Fail(
+                            FailureKind::Deadlock,
+                            format!(
+                                "the watchdog fired: the body had not returned after {:?} \
+                                 (LEAKPROOF_TOKIO_TIMEOUT_SECS)",
+                                defaults.tokio_timeout
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(f) = exec.finding() {
+            return Verdict::Fail(f.kind, f.text);
+        }
+        exec.body_done.store(true, Ordering::Release);
+        track::task_ended(Some(&exec), 0, "ok");
+        let deadline = Instant::now() + defaults.tokio_grace;
+        let mut backoff = Duration::from_millis(1);
+        let mut quiet = Quiescence::new();
+        loop {
+            if let Some(f) = exec.finding() {
+                return Verdict::Fail(f.kind, f.text);
+            }
+            if exec.unfinished_tasks().is_empty() {
+                return Verdict::Pass;
+            }
+            if quiet.stuck(&exec) {
+                return Verdict::Fail(FailureKind::Leak, String::new());
+            }
+            if Instant::now() >= deadline {
+                return Verdict::Fail(
+                    FailureKind::Leak,
+                    format!(
+                        "still running after the grace period of {:?} (LEAKPROOF_TOKIO_GRACE_MS)",
+                        defaults.tokio_grace
+                    ),
+                );
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(20));
+        }
+    });
+    let snapshot = registry.snapshot();
+    exec.torn_down.store(true, Ordering::Release);
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Fail(kind, text) => Err(report::build(Facts {
+            name: &ctx.name,
+            checker: Checker::Tokio,
+            found_by: None,
+            execution: n,
+            kind,
+            text,
+            replay: None,
+            snapshot,
+            body_done: exec.body_done.load(Ordering::Acquire),
+        })),
+    }
+}

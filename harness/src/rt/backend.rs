@@ -1,0 +1,240 @@
+//! Backend dispatch: the one module that knows loom, shuttle and tokio exist.
+//!
+//! Every primitive asks [`current`] which backend the running execution uses and builds
+//! its loom, shuttle or std/tokio form through the helpers here. Outside any checker
+//! (production code on a plain tokio runtime) the backend is tokio and tracking is off.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use super::exec;
+
+/// The runtime an execution runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// loom's exhaustive model checker (one loom thread per task).
+    Loom,
+    /// shuttle's randomised scheduler (random or PCT).
+    Shuttle,
+    /// A real multi-thread tokio runtime, std synchronisation.
+    Tokio,
+}
+
+/// The backend of the execution running on this thread (tokio outside any checker).
+pub(crate) fn current() -> Backend {
+    exec::with_current(|e| e.map(|e| e.backend)).unwrap_or(Backend::Tokio)
+}
+
+/// A mutual-exclusion lock whose acquisition is a scheduling point under loom and shuttle.
+///
+/// Every harness primitive keeps its shared state behind one of these, so the model
+/// checkers explore the interleavings of the primitives' operations.
+pub(crate) enum Lock<T> {
+    Std(std::sync::Mutex<T>),
+    Loom(loom::sync::Mutex<T>),
+    Shuttle(shuttle::sync::Mutex<T>),
+}
+
+/// The guard of a [`Lock`].
+pub(crate) enum LockGuard<'a, T> {
+    Std(std::sync::MutexGuard<'a, T>),
+    Loom(loom::sync::MutexGuard<'a, T>),
+    Shuttle(shuttle::sync::MutexGuard<'a, T>),
+}
+
+impl<T> Lock<T> {
+    /// A lock of the current backend's kind.
+    pub(crate) fn new(value: T) -> Self {
+        match current() {
+            Backend::Loom => Lock::Loom(loom::sync::Mutex::new(value)),
+            Backend::Shuttle => Lock::Shuttle(shuttle::sync::Mutex::new(value)),
+            Backend::Tokio => Lock::Std(std::sync::Mutex::new(value)),
+        }
+    }
+
+    /// Acquires the lock (a scheduling point under the model checkers).
+    pub(crate) fn lock(&self) -> LockGuard<'_, T> {
+        match self {
+            Lock::Std(m) => LockGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Lock::Loom(m) => LockGuard::Loom(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Lock::Shuttle(m) => LockGuard::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+
+    /// Acquires the lock from a destructor, or returns `None` when the model checker's
+    /// execution is being torn down and calling into it would panic inside a `Drop`.
+    pub(crate) fn lock_in_drop(&self) -> Option<LockGuard<'_, T>> {
+        match self {
+            Lock::Std(_) => Some(self.lock()),
+            Lock::Loom(_) | Lock::Shuttle(_) => {
+                if std::thread::panicking() || !exec::is_live() {
+                    None
+                } else {
+                    Some(self.lock())
+                }
+            }
+        }
+    }
+}
+
+impl<T> Deref for LockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            LockGuard::Std(g) => g,
+            LockGuard::Loom(g) => g,
+            LockGuard::Shuttle(g) => g,
+        }
+    }
+}
+
+impl<T> DerefMut for LockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match self {
+            LockGuard::Std(g) => g,
+            LockGuard::Loom(g) => g,
+            LockGuard::Shuttle(g) => g,
+        }
+    }
+}
+
+/// What `spawn_raw` hands back: tokio's handle where there is one (for `abort`).
+pub(crate) type RawHandle = Option<tokio::task::JoinHandle<()>>;
+
+/// Starts `future` as a new task of the current backend, detached.
+pub(crate) fn spawn_raw<F>(task_id: u64, future: F) -> RawHandle
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    match current() {
+        Backend::Loom => {
+            loom::thread::spawn(move || {
+                set_task_id(Backend::Loom, task_id);
+                loom_block_on(future)
+            });
+            None
+        }
+        Backend::Shuttle => {
+            // Dropping shuttle's handle detaches the task; completion goes through ours.
+            drop(shuttle::future::spawn(async move {
+                set_task_id(Backend::Shuttle, task_id);
+                future.await
+            }));
+            None
+        }
+        Backend::Tokio => Some(tokio::spawn(TOKIO_TASK.scope(task_id, future))),
+    }
+}
+
+/// Runs `future` to completion on the calling loom thread or shuttle task.
+pub(crate) fn block_on<F: Future>(backend: Backend, future: F) -> F::Output {
+    match backend {
+        Backend::Loom => loom_block_on(future),
+        Backend::Shuttle => shuttle::future::block_on(future),
+        Backend::Tokio => unreachable!("tokio executions are driven by their runtime"),
+    }
+}
+
+/// Wakes a loom thread by unparking it.
+struct LoomUnparker(loom::thread::Thread);
+
+impl std::task::Wake for LoomUnparker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drives a future on the current loom thread, parking it while the future is pending.
+///
+/// Unlike `loom::future::block_on`, it holds no loom object of its own: when loom detects
+/// a deadlock in this thread and unwinds it, nothing here calls back into loom from a
+/// destructor (which would abort the process).
+fn loom_block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = Waker::from(std::sync::Arc::new(LoomUnparker(loom::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        loom::thread::park();
+    }
+}
+
+/// A scheduling point: lets the model checker run another task here.
+pub(crate) fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+pub(crate) struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match current() {
+            // loom treats an explicit yield as a hint that the thread spins: it runs others first.
+            Backend::Loom => {
+                loom::thread::yield_now();
+                Poll::Ready(())
+            }
+            Backend::Shuttle => {
+                shuttle::thread::yield_now();
+                Poll::Ready(())
+            }
+            Backend::Tokio => {
+                if self.yielded {
+                    Poll::Ready(())
+                } else {
+                    self.yielded = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }
+        }
+    }
+}
+
+/// Task id meaning "not inside a harness task".
+pub(crate) const NO_TASK: u64 = u64::MAX;
+
+loom::thread_local! {
+    static LOOM_TASK: Cell<u64> = Cell::new(NO_TASK);
+}
+shuttle::thread_local! {
+    static SHUTTLE_TASK: Cell<u64> = Cell::new(NO_TASK);
+}
+tokio::task_local! {
+    static TOKIO_TASK: u64;
+}
+
+/// Records which harness task the current loom thread or shuttle task runs.
+pub(crate) fn set_task_id(backend: Backend, id: u64) {
+    match backend {
+        Backend::Loom => LOOM_TASK.with(|t| t.set(id)),
+        Backend::Shuttle => SHUTTLE_TASK.with(|t| t.set(id)),
+        Backend::Tokio => unreachable!("tokio task ids are scoped with `scope_task`"),
+    }
+}
+
+/// Wraps a future so that it runs as harness task `id` on tokio.
+pub(crate) fn scope_task<F: Future>(id: u64, future: F) -> impl Future<Output = F::Output> {
+    TOKIO_TASK.scope(id, future)
+}
+
+/// The harness id of the task running now, if any.
+pub(crate) fn current_task_id() -> u64 {
+    match current() {
+        Backend::Loom => LOOM_TASK.try_with(|t| t.get()).unwrap_or(NO_TASK),
+        Backend::Shuttle => SHUTTLE_TASK.try_with(|t| t.get()).unwrap_or(NO_TASK),
+        Backend::Tokio => TOKIO_TASK.try_with(|t| *t).unwrap_or(NO_TASK),
+    }
+}

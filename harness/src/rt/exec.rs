@@ -1,0 +1,166 @@
+//! The execution context: which backend and checker run this execution, its task table,
+//! its findings and its tracking registry. Primitives reach it through a thread-local.
+//!
+//! Under loom and shuttle every task of an execution runs on the checker's OS thread, so
+//! one thread-local serves them all; on tokio each worker thread sets it when it starts.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::backend::Backend;
+use crate::check::{Checker, FailureKind};
+use crate::track::Registry;
+
+/// Something an execution found wrong while it ran (a panic, a send on a closed channel).
+#[derive(Clone, Debug)]
+pub(crate) struct Finding {
+    pub kind: FailureKind,
+    /// The headline and details, already formatted for the report.
+    pub text: String,
+}
+
+/// Completion bookkeeping of a spawned task, shared by its `JoinHandle` and the checker.
+pub(crate) trait TaskEnd: Send + Sync {
+    /// The task's harness id.
+    fn id(&self) -> u64;
+    /// Whether the task has finished (completed, panicked or been aborted).
+    fn finished(&self) -> bool;
+    /// Waits for the task to finish, without taking its output.
+    fn wait(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>;
+}
+
+/// One execution of a body under one checker.
+pub(crate) struct Exec {
+    pub backend: Backend,
+    pub checker: Checker,
+    /// Which execution of its checker this is (1-based).
+    pub execution: u64,
+    /// Whether primitives report to the tracking layer.
+    pub tracking: bool,
+    pub registry: Arc<Registry>,
+    next_id: AtomicU64,
+    tasks: Mutex<Vec<Arc<dyn TaskEnd>>>,
+    spawned: AtomicU64,
+    finding: Mutex<Option<Finding>>,
+    /// Set once the body's future has completed.
+    pub body_done: AtomicBool,
+    /// Set once the execution has failed or ended: destructors stop calling into the backend.
+    pub torn_down: AtomicBool,
+    /// Bumped on every task poll and completed operation (tokio's quiescence test).
+    pub progress: AtomicU64,
+}
+
+impl Exec {
+    pub(crate) fn new(
+        backend: Backend,
+        checker: Checker,
+        execution: u64,
+        registry: Arc<Registry>,
+    ) -> Arc<Exec> {
+        Arc::new(Exec {
+            backend,
+            checker,
+            execution,
+            tracking: true,
+            registry,
+            // id 0 is the body ("main"), spawned tasks and resources count up from 1.
+            next_id: AtomicU64::new(1),
+            tasks: Mutex::new(Vec::new()),
+            spawned: AtomicU64::new(0),
+            finding: Mutex::new(None),
+            body_done: AtomicBool::new(false),
+            torn_down: AtomicBool::new(false),
+            progress: AtomicU64::new(0),
+        })
+    }
+
+    /// A fresh id for a task, channel or other resource of this execution.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a spawned task so the end-of-body join can wait for it.
+    pub(crate) fn add_task(&self, task: Arc<dyn TaskEnd>) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.finished());
+        tasks.push(task);
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many tasks this execution has spawned so far.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+
+    /// The spawned tasks that have not finished yet.
+    pub(crate) fn unfinished_tasks(&self) -> Vec<Arc<dyn TaskEnd>> {
+        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.iter().filter(|t| !t.finished()).cloned().collect()
+    }
+
+    /// Records a finding; only the first one of an execution is kept.
+    pub(crate) fn record(&self, finding: Finding) {
+        let mut slot = self.finding.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(finding);
+        }
+    }
+
+    /// The first finding of this execution, if any.
+    pub(crate) fn finding(&self) -> Option<Finding> {
+        self.finding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn bump(&self) {
+        self.progress.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Exec>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the execution of this thread, if there is one.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Exec>>) -> R) -> R {
+    CURRENT.with(|c| match c.try_borrow() {
+        Ok(exec) => f(exec.as_ref()),
+        Err(_) => f(None),
+    })
+}
+
+/// The execution of this thread, if there is one.
+pub(crate) fn current() -> Option<Arc<Exec>> {
+    with_current(|e| e.cloned())
+}
+
+/// Whether this thread runs an execution that is still live (not failed, not torn down).
+pub(crate) fn is_live() -> bool {
+    with_current(|e| e.is_some_and(|e| !e.torn_down.load(Ordering::Acquire)))
+}
+
+/// Makes `exec` the execution of this thread until the returned guard drops.
+pub(crate) fn enter(exec: Arc<Exec>) -> EnterGuard {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(exec));
+    EnterGuard { previous }
+}
+
+/// Restores the thread's previous execution when dropped.
+pub(crate) struct EnterGuard {
+    previous: Option<Arc<Exec>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// Sets this thread's execution without a guard (tokio worker threads, for their lifetime).
+pub(crate) fn set_thread_exec(exec: Option<Arc<Exec>>) {
+    CURRENT.with(|c| *c.borrow_mut() = exec);
+}

@@ -1,0 +1,6 @@
+//! The checker's machinery: backend dispatch, the execution context and panic plumbing.
+//! Users never touch this module; primitives and checkers build on it.
+
+pub(crate) mod backend;
+pub(crate) mod exec;
+pub(crate) mod panic;

@@ -1,0 +1,99 @@
+//! Panic plumbing: a quiet panic hook for checked executions, and the one signal a failing
+//! execution raises so that loom and shuttle stop it (and record its schedule) exactly once.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{self, PanicHookInfo};
+use std::sync::Once;
+
+use super::exec;
+
+/// The payload of the single panic that stops a failing loom or shuttle execution.
+/// The checker recognises it and reads the finding from the execution instead.
+#[derive(Debug)]
+pub(crate) struct FailureSignal;
+
+/// Where the last panic on this thread happened and what it said.
+#[derive(Clone, Debug)]
+pub(crate) struct PanicNote {
+    pub message: String,
+    pub location: String,
+}
+
+thread_local! {
+    static LAST: RefCell<Option<PanicNote>> = const { RefCell::new(None) };
+}
+
+/// The text of a panic payload.
+pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if payload.is::<FailureSignal>() {
+        "leakproof stopped the execution".to_string()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Takes the note the hook left for the last panic on this thread.
+pub(crate) fn take_note() -> Option<PanicNote> {
+    LAST.with(|l| l.borrow_mut().take())
+}
+
+/// Installs, once per process, a hook that records panics raised inside checked executions
+/// (the report shows them) instead of printing each one; other panics print as before.
+/// Set `LEAKPROOF_SHOW_PANICS=1` to print them all.
+pub(crate) fn install_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Let shuttle install its own hook first, so that ours wraps it rather than the reverse.
+        shuttle::Runner::new(
+            shuttle::scheduler::RoundRobinScheduler::new(1),
+            super::super::check::shuttle_config(),
+        )
+        .run(|| {});
+        let show_all = std::env::var_os("LEAKPROOF_SHOW_PANICS").is_some_and(|v| v != "0");
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
+            let in_check = exec::with_current(|e| e.is_some());
+            if in_check {
+                if info.payload().is::<FailureSignal>() {
+                    return;
+                }
+                let note = PanicNote {
+                    message: message(info.payload()),
+                    location: info
+                        .location()
+                        .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                        .unwrap_or_else(|| "<unknown>".into()),
+                };
+                LAST.with(|l| *l.borrow_mut() = Some(note));
+                if !show_all {
+                    return;
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// A future that turns a panic while polling `F` into `Err(payload)`.
+pub(crate) struct CatchUnwind<F>(pub std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let fut = self.0.as_mut();
+        match panic::catch_unwind(panic::AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Err(payload) => std::task::Poll::Ready(Err(payload)),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The live registry of one execution: tasks, resources (channels) and pending operations,
+//! kept in `dashmap` maps so that tasks on many threads can report at once.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+
+/// A source position (`file:line:column`), usually a `#[track_caller]` location.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Site {
+    /// Source file, as the compiler names it.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Spawned and not waiting on any harness operation.
+    Running,
+    /// Waiting on a harness operation (see [`Snapshot::waits`]).
+    Blocked,
+    /// Returned normally.
+    Finished,
+    /// Ended by a panic.
+    Panicked,
+    /// Ended by `JoinHandle::abort`.
+    Aborted,
+}
+
+impl TaskState {
+    /// Whether the task is still alive (running or blocked).
+    pub fn is_alive(self) -> bool {
+        matches!(self, TaskState::Running | TaskState::Blocked)
+    }
+}
+
+/// A task the registry knows about.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    /// Harness id; 0 is the checked body itself.
+    pub id: u64,
+    /// The name given to `spawn_named`, or `task-N`.
+    pub name: String,
+    /// The task that spawned it (`None` for the body).
+    pub parent: Option<u64>,
+    /// Where it was spawned.
+    pub spawned_at: Site,
+    /// Its state now.
+    pub state: TaskState,
+}
+
+/// A channel (or, later, another resource) the registry knows about.
+#[derive(Clone, Debug)]
+pub struct ResourceRecord {
+    /// Harness id, shared with tasks' id space.
+    pub id: u64,
+    /// What it is: `"channel"`.
+    pub kind: String,
+    /// Buffer capacity; `None` for unbounded.
+    pub capacity: Option<usize>,
+    /// Values buffered, as last reported.
+    pub len: usize,
+    /// Live sender handles.
+    pub senders: usize,
+    /// Live receiver handles.
+    pub receivers: usize,
+    /// Whether `close()` was called or every sender dropped.
+    pub closed: bool,
+    /// Where it was created.
+    pub created_at: Site,
+}
+
+/// An operation a task is blocked on.
+#[derive(Clone, Debug)]
+pub struct WaitRecord {
+    /// The waiting task.
+    pub task: u64,
+    /// The resource waited on.
+    pub resource: u64,
+    /// The operation: `"send"`, `"recv"`, `"join"`.
+    pub op: String,
+    /// Where the task called the operation.
+    pub site: Site,
+    /// Names of the user spans the task was inside, outermost first.
+    pub spans: Vec<String>,
+}
+
+/// The registry of one execution, fed by [`TrackingLayer`](super::TrackingLayer).
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub(crate) tasks: DashMap<u64, TaskRecord>,
+    pub(crate) resources: DashMap<u64, ResourceRecord>,
+    pub(crate) waits: DashMap<u64, WaitRecord>,
+    events: AtomicU64,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets everything, for the next execution.
+    pub fn reset(&self) {
+        self.tasks.clear();
+        self.resources.clear();
+        self.waits.clear();
+        self.events.store(0, Ordering::Relaxed);
+    }
+
+    /// How many harness events the registry has taken in this execution.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_event(&self) {
+        self.events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A consistent-enough copy of the registry, sorted by id.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut tasks: Vec<TaskRecord> = self.tasks.iter().map(|t| t.value().clone()).collect();
+        tasks.sort_by_key(|t| t.id);
+        let mut resources: Vec<ResourceRecord> =
+            self.resources.iter().map(|r| r.value().clone()).collect();
+        resources.sort_by_key(|r| r.id);
+        let mut waits: Vec<WaitRecord> = self.waits.iter().map(|w| w.value().clone()).collect();
+        waits.sort_by_key(|w| w.task);
+        Snapshot {
+            tasks,
+            resources,
+            waits,
+        }
+    }
+}
+
+/// What an execution looks like at one moment: live tasks and pending operations.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Every task of the execution, finished ones included, by id.
+    pub tasks: Vec<TaskRecord>,
+    /// Every channel of the execution, by id.
+    pub resources: Vec<ResourceRecord>,
+    /// Every pending operation, by task id.
+    pub waits: Vec<WaitRecord>,
+}
+
+impl Snapshot {
+    /// The task with this id.
+    pub fn task(&self, id: u64) -> Option<&TaskRecord> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// The resource with this id.
+    pub fn resource(&self, id: u64) -> Option<&ResourceRecord> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+
+    /// What the task with this id is blocked on, if anything.
+    pub fn wait_of(&self, task: u64) -> Option<&WaitRecord> {
+        self.waits.iter().find(|w| w.task == task)
+    }
+
+    /// Tasks still alive (running or blocked), body included.
+    pub fn live_tasks(&self) -> impl Iterator<Item = &TaskRecord> {
+        self.tasks.iter().filter(|t| t.state.is_alive())
+    }
+
+    /// Writes one task in the style of a Go goroutine dump.
+    pub fn write_task(&self, f: &mut impl fmt::Write, task: &TaskRecord) -> fmt::Result {
+        let what = match self.wait_of(task.id) {
+            Some(w) => match self.resource(w.resource) {
+                Some(r) if r.kind == "channel" => format!("chan {}", w.op),
+                _ => w.op.clone(),
+            },
+            None => format!("{:?}", task.state).to_lowercase(),
+        };
+        writeln!(f, "task {} \"{}\" [{}]:", task.id, task.name, what)?;
+        if let Some(w) = self.wait_of(task.id) {
+            writeln!(f, "    blocked at {}", w.site)?;
+            if !w.spans.is_empty() {
+                writeln!(f, "    inside span {}", w.spans.join(" > "))?;
+            }
+            if let Some(r) = self.resource(w.resource) {
+                self.write_resource(f, r, Some(w))?;
+            }
+        }
+        match task.parent.and_then(|p| self.task(p)) {
+            Some(parent) => writeln!(
+                f,
+                "created by task {} \"{}\" at {}",
+                parent.id, parent.name, task.spawned_at
+            ),
+            None if task.id == 0 => writeln!(f, "the checked body, started at {}", task.spawned_at),
+            None => writeln!(f, "created at {}", task.spawned_at),
+        }
+    }
+
+    fn write_resource(
+        &self,
+        f: &mut impl fmt::Write,
+        r: &ResourceRecord,
+        wait: Option<&WaitRecord>,
+    ) -> fmt::Result {
+        let cap = match r.capacity {
+            Some(c) => c.to_string(),
+            None => "unbounded".to_string(),
+        };
+        writeln!(
+            f,
+            "    on {} #{} (cap {}, len {}) created at {}",
+            r.kind, r.id, cap, r.len, r.created_at
+        )?;
+        let others: Vec<String> = self
+            .waits
+            .iter()
+            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
+            .map(|o| {
+                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
+                format!("task {} \"{}\" ({})", o.task, name, o.op)
+            })
+            .collect();
+        let receiving = self
+            .waits
+            .iter()
+            .any(|o| o.resource == r.id && o.op == "recv");
+        let sending = self
+            .waits
+            .iter()
+            .any(|o| o.resource == r.id && o.op == "send");
+        let state = if r.closed { "closed" } else { "open" };
+        write!(
+            f,
+            "    channel #{} is {}: {} sender handle(s), {} receiver handle(s) alive",
+            r.id, state, r.senders, r.receivers
+        )?;
+        match wait.map(|w| w.op.as_str()) {
+            Some("send") if !receiving && r.receivers > 0 => writeln!(
+                f,
+                "; no task is receiving from it, so no live receiver will read it"
+            )?,
+            Some("send") if r.receivers == 0 => writeln!(f, "; no receiver is left")?,
+            Some("recv") if !sending && r.senders > 0 => writeln!(
+                f,
+                "; no task is sending on it, and the senders never close it"
+            )?,
+            _ => writeln!(f)?,
+        }
+        if !others.is_empty() {
+            writeln!(f, "    also waiting on it: {}", others.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live: Vec<&TaskRecord> = self.live_tasks().collect();
+        writeln!(
+            f,
+            "{} live task(s), {} pending operation(s)",
+            live.len(),
+            self.waits.len()
+        )?;
+        for task in live {
+            writeln!(f)?;
+            let mut s = String::new();
+            self.write_task(&mut s, task)?;
+            f.write_str(&s)?;
+        }
+        Ok(())
+    }
+}
