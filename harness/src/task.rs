@@ -112,10 +112,6 @@ impl<T> Core<T> {
 }
 
 impl<T: Send> TaskEnd for Core<T> {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
     fn finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
     }
@@ -250,7 +246,7 @@ impl<F: Future> Future for TaskFuture<F> {
             }
             Err(payload) => {
                 this.future = None;
-                if payload.is::<FailureSignal>() {
+                if rtpanic::is_checker_panic(&*payload) {
                     std::panic::resume_unwind(payload);
                 }
                 let msg = rtpanic::message(&*payload);

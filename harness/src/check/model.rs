@@ -17,7 +17,7 @@ use super::report::{self, Facts};
 use super::{shuttle_config, Checker, CheckerStats, Defaults, Failure, FailureKind, ReplayToken};
 use crate::rt::backend::{self, Backend};
 use crate::rt::exec::{self, Exec};
-use crate::rt::panic::{self as rtpanic, CatchUnwind, FailureSignal};
+use crate::rt::panic::{self as rtpanic, CatchUnwind};
 use crate::track::{self, Registry, TrackingLayer};
 
 /// What every checker of one `Check::run` shares.
@@ -68,7 +68,7 @@ where
 {
     let n = run.executions.fetch_add(1, Ordering::Relaxed) + 1;
     run.registry.reset();
-    let mut exec_state = Exec::new(run.backend, run.checker, n, run.registry.clone());
+    let mut exec_state = Exec::new(run.backend, n, run.registry.clone());
     if run.only.is_some_and(|only| only != n) {
         Arc::get_mut(&mut exec_state)
             .expect("fresh execution")
@@ -84,7 +84,7 @@ where
     backend::block_on(run.backend, async move {
         let exec = exec2;
         if let Err(payload) = CatchUnwind(Box::pin(body)).await {
-            if payload.is::<FailureSignal>() {
+            if rtpanic::is_checker_panic(&*payload) {
                 panic::resume_unwind(payload);
             }
             record_body_panic(&exec, &*payload);
@@ -219,9 +219,11 @@ where
         None => ctx.defaults.loom_max_executions + 1,
     });
     let r = run.clone();
+    let restore = exec::preserve();
     let result = tracing::dispatcher::with_default(&dispatch(run.registry.clone()), || {
         panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
     });
+    drop(restore);
     let executions = run.executions.load(Ordering::Relaxed);
     let stats = CheckerStats {
         checker,
@@ -250,6 +252,43 @@ where
     (stats, failure.map_or(Ok(()), Err))
 }
 
+/// A shuttle scheduler that is forgotten, not dropped, when a failure unwinds past it:
+/// shuttle's random scheduler prints its seed from `Drop`, and leakproof reports the failing
+/// schedule itself, as a replay token.
+struct Quiet<S>(std::mem::ManuallyDrop<S>);
+
+impl<S: shuttle::scheduler::Scheduler> shuttle::scheduler::Scheduler for Quiet<S> {
+    fn new_execution(&mut self) -> Option<shuttle::scheduler::Schedule> {
+        self.0.new_execution()
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&shuttle::scheduler::Task],
+        current: Option<shuttle::scheduler::TaskId>,
+        is_yielding: bool,
+    ) -> Option<shuttle::scheduler::TaskId> {
+        self.0.next_task(runnable, current, is_yielding)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
+impl<S> Drop for Quiet<S> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // SAFETY: dropped exactly once, here, and never used again.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.0) }
+        }
+    }
+}
+
+fn quiet<S>(scheduler: S) -> Quiet<S> {
+    Quiet(std::mem::ManuallyDrop::new(scheduler))
+}
+
 /// Runs the body under one of shuttle's schedulers.
 pub(super) fn shuttle<F, Fut>(
     ctx: &Ctx,
@@ -271,31 +310,37 @@ where
     config.max_steps = shuttle::MaxSteps::FailAfter(ctx.defaults.max_steps);
     let r = run.clone();
     let f = move || execution(&r);
+    let restore = exec::preserve();
     let result = tracing::dispatcher::with_default(&dispatch(run.registry.clone()), || {
         panic::catch_unwind(AssertUnwindSafe(|| match sched {
             Sched::Random(n, seed) => {
                 shuttle::Runner::new(
-                    shuttle::scheduler::RandomScheduler::new_from_seed(seed, n),
+                    quiet(shuttle::scheduler::RandomScheduler::new_from_seed(seed, n)),
                     config,
                 )
                 .run(f);
             }
             Sched::Pct(n, depth, seed) => {
                 shuttle::Runner::new(
-                    shuttle::scheduler::PctScheduler::new_from_seed(seed, depth, n),
+                    quiet(shuttle::scheduler::PctScheduler::new_from_seed(
+                        seed, depth, n,
+                    )),
                     config,
                 )
                 .run(f);
             }
             Sched::Replay(schedule) => {
                 shuttle::Runner::new(
-                    shuttle::scheduler::ReplayScheduler::new_from_encoded(&schedule),
+                    quiet(shuttle::scheduler::ReplayScheduler::new_from_encoded(
+                        &schedule,
+                    )),
                     config,
                 )
                 .run(f);
             }
         }))
     });
+    drop(restore);
     let stats = CheckerStats {
         checker,
         executions: run.executions.load(Ordering::Relaxed),

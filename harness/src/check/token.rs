@@ -69,6 +69,7 @@ impl ReplayToken {
         }
         let kind = parts
             .next()
+            .filter(|k| !k.is_empty())
             .ok_or_else(|| bad("missing checker after `lp1:`"))?;
         let rest = parts
             .next()
@@ -120,7 +121,7 @@ impl ReplayToken {
 /// decodes it, because shuttle's decoder panics or allocates without bound on corrupt input.
 fn valid_schedule(s: &str) -> bool {
     let hex: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    if hex.is_empty() || hex.len() % 2 != 0 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
         return false;
     }
     let mut bytes = Vec::with_capacity(hex.len() / 2);

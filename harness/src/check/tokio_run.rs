@@ -67,7 +67,9 @@ impl Quiescence {
 
 enum Verdict {
     Pass,
-    Fail(FailureKind, String),
+    /// The kind, the text, and the registry at the moment of the verdict (before the body's
+    /// future is dropped, which ends its pending operations).
+    Fail(FailureKind, String, crate::track::Snapshot),
 }
 
 pub(super) fn run<F, Fut>(
@@ -107,7 +109,7 @@ where
     Fut: Future<Output = ()>,
 {
     let registry = Arc::new(Registry::new());
-    let exec = Exec::new(Backend::Tokio, Checker::Tokio, n, registry.clone());
+    let exec = Exec::new(Backend::Tokio, n, registry.clone());
     let dispatch = dispatch(registry.clone());
     let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -128,6 +130,7 @@ where
     let _dispatch = tracing::dispatcher::set_default(&dispatch);
     track::body_started(Some(&exec), ctx.site);
     let defaults = &ctx.defaults;
+    let fail = |kind, text| Verdict::Fail(kind, text, registry.snapshot());
     let verdict = rt.block_on(async {
         let mut body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
         let started = Instant::now();
@@ -144,10 +147,10 @@ where
                         break;
                     }
                     if quiet.stuck(&exec) {
-                        return Verdict::Fail(FailureKind::Deadlock, String::new());
+                        return fail(FailureKind::Deadlock, String::new());
                     }
                     if started.elapsed() >= defaults.tokio_timeout {
-                        return Verdict::Fail(
+                        return fail(
                             FailureKind::Deadlock,
                             format!(
                                 "the watchdog fired: the body had not returned after {:?} \
@@ -160,7 +163,7 @@ where
             }
         }
         if let Some(f) = exec.finding() {
-            return Verdict::Fail(f.kind, f.text);
+            return fail(f.kind, f.text);
         }
         exec.body_done.store(true, Ordering::Release);
         track::task_ended(Some(&exec), 0, "ok");
@@ -169,16 +172,16 @@ where
         let mut quiet = Quiescence::new();
         loop {
             if let Some(f) = exec.finding() {
-                return Verdict::Fail(f.kind, f.text);
+                return fail(f.kind, f.text);
             }
             if exec.unfinished_tasks().is_empty() {
                 return Verdict::Pass;
             }
             if quiet.stuck(&exec) {
-                return Verdict::Fail(FailureKind::Leak, String::new());
+                return fail(FailureKind::Leak, String::new());
             }
             if Instant::now() >= deadline {
-                return Verdict::Fail(
+                return fail(
                     FailureKind::Leak,
                     format!(
                         "still running after the grace period of {:?} (LEAKPROOF_TOKIO_GRACE_MS)",
@@ -190,12 +193,11 @@ where
             backoff = (backoff * 2).min(Duration::from_millis(20));
         }
     });
-    let snapshot = registry.snapshot();
     exec.torn_down.store(true, Ordering::Release);
     rt.shutdown_timeout(Duration::from_millis(200));
     match verdict {
         Verdict::Pass => Ok(()),
-        Verdict::Fail(kind, text) => Err(report::build(Facts {
+        Verdict::Fail(kind, text, snapshot) => Err(report::build(Facts {
             name: &ctx.name,
             checker: Checker::Tokio,
             found_by: None,

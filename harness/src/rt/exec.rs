@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::backend::Backend;
-use crate::check::{Checker, FailureKind};
+use crate::check::FailureKind;
 use crate::track::Registry;
 
 /// Something an execution found wrong while it ran (a panic, a send on a closed channel).
@@ -22,8 +22,6 @@ pub(crate) struct Finding {
 
 /// Completion bookkeeping of a spawned task, shared by its `JoinHandle` and the checker.
 pub(crate) trait TaskEnd: Send + Sync {
-    /// The task's harness id.
-    fn id(&self) -> u64;
     /// Whether the task has finished (completed, panicked or been aborted).
     fn finished(&self) -> bool;
     /// Waits for the task to finish, without taking its output.
@@ -33,7 +31,6 @@ pub(crate) trait TaskEnd: Send + Sync {
 /// One execution of a body under one checker.
 pub(crate) struct Exec {
     pub backend: Backend,
-    pub checker: Checker,
     /// Which execution of its checker this is (1-based).
     pub execution: u64,
     /// Whether primitives report to the tracking layer.
@@ -52,15 +49,9 @@ pub(crate) struct Exec {
 }
 
 impl Exec {
-    pub(crate) fn new(
-        backend: Backend,
-        checker: Checker,
-        execution: u64,
-        registry: Arc<Registry>,
-    ) -> Arc<Exec> {
+    pub(crate) fn new(backend: Backend, execution: u64, registry: Arc<Registry>) -> Arc<Exec> {
         Arc::new(Exec {
             backend,
-            checker,
             execution,
             tracking: true,
             registry,
@@ -157,6 +148,14 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
         CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// Puts back this thread's execution as it is now when dropped, whatever a checker left
+/// behind (shuttle leaks the stacks of tasks it abandons, and their guards with them).
+pub(crate) fn preserve() -> EnterGuard {
+    EnterGuard {
+        previous: current(),
     }
 }
 

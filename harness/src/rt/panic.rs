@@ -13,10 +13,9 @@ use super::exec;
 #[derive(Debug)]
 pub(crate) struct FailureSignal;
 
-/// Where the last panic on this thread happened and what it said.
+/// Where the last panic on this thread happened.
 #[derive(Clone, Debug)]
 pub(crate) struct PanicNote {
-    pub message: String,
     pub location: String,
 }
 
@@ -35,6 +34,19 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     } else {
         "non-string panic payload".to_string()
     }
+}
+
+/// Whether a panic is the checker's own (our failure signal, loom's deadlock or branch
+/// limit, shuttle's step bound) rather than the code under test's: such a panic must keep
+/// unwinding to the checker, not be recorded as the task's panic.
+pub(crate) fn is_checker_panic(payload: &(dyn Any + Send)) -> bool {
+    if payload.is::<FailureSignal>() {
+        return true;
+    }
+    let m = message(payload);
+    m.starts_with("deadlock")
+        || m.contains("Model exceeded maximum number of branches")
+        || m.contains("exceeded max_steps bound")
 }
 
 /// Takes the note the hook left for the last panic on this thread.
@@ -63,7 +75,6 @@ pub(crate) fn install_hook() {
                     return;
                 }
                 let note = PanicNote {
-                    message: message(info.payload()),
                     location: info
                         .location()
                         .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))

@@ -1,0 +1,341 @@
+//! The checkers themselves: deadlock, panic, replay, step limits, isolation and bad input.
+
+use std::time::Duration;
+
+use harness::check::{Check, Checker, FailureKind, ReplayToken};
+use harness::{chan, task, track};
+
+fn each_checker(name: &str) -> Vec<Check> {
+    vec![
+        Check::new(name).loom(),
+        Check::new(name).shuttle(100),
+        Check::new(name).pct(100, 3),
+        Check::new(name).tokio(2),
+    ]
+}
+
+/// Two tasks, each waiting to receive from the other, joined by the body.
+async fn two_task_cycle() {
+    let (a_tx, a_rx) = chan::bounded::<u8>(0);
+    let (b_tx, b_rx) = chan::bounded::<u8>(0);
+    let a = task::spawn_named("A", async move {
+        let _ = b_rx.recv().await;
+        let _ = a_tx.send(1).await;
+    });
+    let b = task::spawn_named("B", async move {
+        let _ = a_rx.recv().await;
+        let _ = b_tx.send(1).await;
+    });
+    let _ = a.await;
+    let _ = b.await;
+}
+
+#[test]
+fn a_two_task_receive_cycle_is_a_deadlock_under_every_checker() {
+    for check in each_checker("cycle") {
+        let f = check.run(two_task_cycle).unwrap_err();
+        assert_eq!(f.kind, FailureKind::Deadlock, "{}", f.report);
+        let r = &f.report;
+        assert!(r.contains("all 3 live task(s) are blocked"), "{r}");
+        assert!(r.contains("task 0 \"main\" [join]"), "{r}");
+        assert!(
+            r.contains("\"A\" [chan recv]") && r.contains("\"B\" [chan recv]"),
+            "{r}"
+        );
+        assert!(r.contains("no task is sending on it"), "{r}");
+    }
+}
+
+#[test]
+fn the_body_blocked_alone_is_a_deadlock() {
+    for check in each_checker("self-deadlock") {
+        let f = check
+            .run(|| async {
+                let (_tx, rx) = chan::bounded::<u8>(1);
+                rx.recv().await;
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Deadlock, "{}", f.report);
+        assert!(
+            f.report.contains("task 0 \"main\" [chan recv]"),
+            "{}",
+            f.report
+        );
+    }
+}
+
+#[test]
+fn a_panic_in_a_spawned_task_is_a_panic_under_every_checker() {
+    for check in each_checker("task-panic") {
+        let f = check
+            .run(|| async {
+                let h = task::spawn_named("doomed", async { panic!("the model's assertion") });
+                let _ = h.await;
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+        assert!(
+            f.report
+                .contains("panic in task 1 \"doomed\": the model's assertion"),
+            "{}",
+            f.report
+        );
+        assert!(
+            f.report.contains("panicked at tests/checks.rs:"),
+            "{}",
+            f.report
+        );
+    }
+}
+
+/// Panics only when the spawned task's send lands before the body's: an order violation
+/// that only some schedules show.
+async fn order_violation() {
+    let (tx, rx) = chan::unbounded::<&'static str>();
+    let tx2 = tx.clone();
+    let h = task::spawn_named("late", async move {
+        tx2.send("task").await.unwrap();
+    });
+    tx.send("body").await.unwrap();
+    let _ = h.await;
+    let first = rx.recv().await.unwrap();
+    assert_eq!(first, "body", "the body's message must come first");
+}
+
+#[test]
+fn a_panic_found_by_a_random_scheduler_replays_from_its_token() {
+    for check in [
+        Check::new("order").shuttle(500),
+        Check::new("order").pct(500, 2),
+        Check::new("order").loom(),
+    ] {
+        let f = check.run(order_violation).unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic);
+        let token = f.replay.clone().unwrap();
+        for _ in 0..3 {
+            let again = Check::new("order")
+                .replay(&token)
+                .run(order_violation)
+                .unwrap_err();
+            assert_eq!(again.kind, FailureKind::Panic);
+            assert_eq!(again.checker, Checker::Replay);
+            assert!(
+                again.report.contains("the body's message must come first"),
+                "{}",
+                again.report
+            );
+        }
+    }
+}
+
+#[test]
+fn a_replayed_passing_schedule_passes() {
+    // The token of a failing schedule of another body: that body passes along it or the
+    // replay reports shuttle's mismatch; either way nothing hangs or aborts.
+    let f = Check::new("order")
+        .shuttle(500)
+        .run(order_violation)
+        .unwrap_err();
+    let token = f.replay.unwrap();
+    let result = Check::new("other").replay(&token).run(|| async {});
+    if let Err(f) = result {
+        assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+    }
+}
+
+#[test]
+fn malformed_tokens_are_clear_errors() {
+    for (token, says) in [
+        ("", "expected it to start with `lp1:`"),
+        ("lp2:shuttle:9100", "expected it to start with `lp1:`"),
+        ("lp1:", "missing checker"),
+        ("lp1:shuttle", "missing schedule"),
+        ("lp1:shuttle:nothex", "is not a shuttle schedule"),
+        ("lp1:shuttle:91ff", "is not a shuttle schedule"),
+        (
+            "lp1:pct:91ffffffffffffffffffffff01",
+            "is not a shuttle schedule",
+        ),
+        ("lp1:loom:2", "lp1:loom:<bound>:<execution>"),
+        ("lp1:loom:two:3", "is not a preemption bound"),
+        ("lp1:loom:2:0", "numbered from 1"),
+        ("lp1:rr:1", "unknown checker"),
+    ] {
+        let err = ReplayToken::parse(token).unwrap_err().to_string();
+        assert!(err.starts_with("invalid replay token: "), "{err}");
+        assert!(err.contains(says), "{token:?}: {err}");
+    }
+    let panic =
+        std::panic::catch_unwind(|| Check::new("bad").replay("lp1:shuttle:00")).unwrap_err();
+    let msg = panic.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("invalid replay token"), "{msg}");
+}
+
+#[test]
+fn tokens_round_trip() {
+    for t in ["lp1:loom:2:17", "lp1:loom:none:3"] {
+        assert_eq!(ReplayToken::parse(t).unwrap().to_string(), t);
+    }
+    let f = Check::new("order")
+        .pct(500, 2)
+        .run(order_violation)
+        .unwrap_err();
+    let token = f.replay.unwrap();
+    assert!(token.starts_with("lp1:pct:"));
+    assert_eq!(ReplayToken::parse(&token).unwrap().to_string(), token);
+}
+
+#[test]
+fn a_spinning_task_hits_the_step_limit_not_a_hang() {
+    for check in [Check::new("spin").shuttle(3), Check::new("spin").loom()] {
+        let f = check
+            .run(|| async {
+                let (_tx, rx) = chan::bounded::<u8>(1);
+                loop {
+                    if rx.try_recv().is_ok() {
+                        break;
+                    }
+                    task::yield_now().await;
+                }
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::StepLimit, "{}", f.report);
+        assert!(f.report.contains("step bound"), "{}", f.report);
+    }
+}
+
+#[test]
+fn loom_refuses_too_many_tasks_with_a_clear_message() {
+    let f = Check::new("too-many")
+        .loom()
+        .run(|| async {
+            for _ in 0..5 {
+                task::spawn(async {});
+            }
+        })
+        .unwrap_err();
+    assert!(f.report.contains("too many tasks for loom"), "{}", f.report);
+}
+
+#[test]
+fn slow_tasks_that_finish_are_not_leaks_on_tokio() {
+    Check::new("slow")
+        .tokio(2)
+        .run(|| async {
+            task::spawn_named("slow", async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            });
+        })
+        .unwrap();
+}
+
+#[test]
+fn parallel_checks_never_see_each_others_tasks() {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    std::thread::scope(|s| {
+        for (i, checker) in ["shuttle", "tokio", "pct", "loom"].into_iter().enumerate() {
+            let barrier = barrier.clone();
+            s.spawn(move || {
+                barrier.wait();
+                let prefix = format!("t{i}-");
+                let check = match checker {
+                    "shuttle" => Check::new(checker).shuttle(50),
+                    "pct" => Check::new(checker).pct(50, 2),
+                    "loom" => Check::new(checker).loom(),
+                    _ => Check::new(checker).tokio(5),
+                };
+                check
+                    .run(move || {
+                        let prefix = prefix.clone();
+                        async move {
+                            let (tx, rx) = chan::bounded::<u8>(0);
+                            let h = task::spawn_named(format!("{prefix}worker"), async move {
+                                tx.send(1).await.unwrap();
+                            });
+                            let snap = track::snapshot();
+                            for t in &snap.tasks {
+                                assert!(
+                                    t.id == 0 || t.name.starts_with(&prefix),
+                                    "saw a foreign task {:?} in {prefix}",
+                                    t.name
+                                );
+                            }
+                            assert_eq!(rx.recv().await, Some(1));
+                            h.await.unwrap();
+                        }
+                    })
+                    .unwrap();
+            });
+        }
+    });
+}
+
+#[test]
+fn snapshot_shows_live_tasks_and_pending_operations() {
+    Check::new("snapshot")
+        .shuttle(20)
+        .run(|| async {
+            let (tx, rx) = chan::bounded::<u8>(0);
+            let h = task::spawn_named("sender", async move {
+                tx.send(9).await.unwrap();
+            });
+            // Give the sender every chance to block on its send.
+            for _ in 0..10 {
+                task::yield_now().await;
+            }
+            let snap = track::snapshot();
+            let sender = snap.tasks.iter().find(|t| t.name == "sender").unwrap();
+            if let Some(w) = snap.wait_of(sender.id) {
+                assert_eq!(w.op, "send");
+                assert_eq!(snap.resource(w.resource).unwrap().capacity, Some(0));
+                assert!(snap.to_string().contains("\"sender\" [chan send]"));
+            }
+            assert_eq!(rx.recv().await, Some(9));
+            h.await.unwrap();
+            let after = track::snapshot();
+            assert!(after.waits.is_empty(), "{after}");
+        })
+        .unwrap();
+}
+
+#[test]
+fn abort_stops_a_blocked_task_and_join_says_cancelled() {
+    for check in each_checker("abort") {
+        check
+            .run(|| async {
+                let (tx, rx) = chan::bounded::<u8>(0);
+                let h = task::spawn(async move {
+                    let _ = tx.send(1).await;
+                });
+                h.abort();
+                let err = h.await.unwrap_err();
+                assert!(err.is_cancelled());
+                drop(rx);
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn no_checker_chosen_runs_all_four() {
+    let stats = Check::new("defaults")
+        .run(|| async {
+            let h = task::spawn(async { 1 });
+            assert_eq!(h.await.unwrap(), 1);
+        })
+        .unwrap();
+    let checkers: Vec<Checker> = stats.checkers.iter().map(|c| c.checker).collect();
+    assert_eq!(
+        checkers,
+        [
+            Checker::Loom,
+            Checker::Shuttle,
+            Checker::Pct,
+            Checker::Tokio
+        ]
+    );
+    assert_eq!(
+        stats.executions,
+        stats.checkers.iter().map(|c| c.executions).sum::<u64>()
+    );
+}
