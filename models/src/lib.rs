@@ -11,7 +11,9 @@
 //! assert!(model.expect.matches(&result));
 //! ```
 
+pub mod diagram;
 pub mod fan_in;
+pub mod regressions;
 
 use std::fmt;
 
@@ -106,6 +108,8 @@ pub struct Options {
     pub iterations: Option<usize>,
     /// Seed for shuttle, PCT and tokio.
     pub seed: Option<u64>,
+    /// Where loom writes its checkpoint of a failing path (see `Check::loom_checkpoint`).
+    pub loom_checkpoint: Option<std::path::PathBuf>,
 }
 
 impl Model {
@@ -115,6 +119,9 @@ impl Model {
         let mut check = Check::new(self.name);
         if let Some(seed) = opts.seed {
             check = check.seed(seed);
+        }
+        if let Some(path) = &opts.loom_checkpoint {
+            check = check.loom_checkpoint(path);
         }
         let check = match checker {
             Checker::Loom | Checker::Replay => check.loom(),
@@ -132,11 +139,42 @@ impl Model {
 
     /// Replays one execution from a failure's token.
     pub fn replay(&self, token: ReplayToken) -> Result<Stats, Failure> {
+        self.replay_with(token, false, false)
+    }
+
+    /// Replays one execution, keeping its log (`record`, for [`diagram`]) and printing every
+    /// event and scheduling step (`trace`).
+    pub fn replay_with(
+        &self,
+        token: ReplayToken,
+        record: bool,
+        trace: bool,
+    ) -> Result<Stats, Failure> {
         let size = match token {
-            ReplayToken::Loom { .. } => Size::Loom,
+            ReplayToken::Loom { .. } | ReplayToken::LoomCheckpoint(_) => Size::Loom,
             ReplayToken::Shuttle { .. } => Size::Full,
         };
-        (self.run)(Check::new(self.name).replay_token(token), size)
+        let check = Check::new(self.name)
+            .replay_token(token)
+            .record(record)
+            .trace(trace);
+        (self.run)(check, size)
+    }
+
+    /// Runs `executions` fresh random (or PCT, with `depth`) schedules from `seed`: one batch
+    /// of a hunt.
+    pub fn hunt_batch(
+        &self,
+        seed: u64,
+        executions: usize,
+        pct_depth: Option<usize>,
+    ) -> Result<Stats, Failure> {
+        let check = Check::new(self.name).seed(seed);
+        let check = match pct_depth {
+            Some(depth) => check.pct(executions, depth),
+            None => check.shuttle(executions),
+        };
+        (self.run)(check, Size::Full)
     }
 }
 

@@ -5,14 +5,17 @@
 //! of verdicts; the exit status is 0 when every verdict is the expected one, 1 when any is
 //! not, and 2 on bad usage.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use harness::check::{Checker, Failure, ReplayToken, Stats};
-use models::{Model, Options};
+use models::regressions;
+use models::{diagram, Model, Options};
 
 #[derive(Parser)]
 #[command(
@@ -52,13 +55,92 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
-    /// Run one execution of MODEL along the schedule in TOKEN and print its report.
+    /// Run fresh random (or PCT) schedules of MODEL until one fails or the time is up; save
+    /// the failing schedule to the model's regressions file.
+    Hunt {
+        /// The model to hunt in.
+        model: String,
+        /// How long to hunt: `90s`, `10m`, `2h` (a bare number is seconds).
+        #[arg(long, default_value = "1m", value_parser = parse_duration)]
+        time: Duration,
+        /// Threads hunting in parallel (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// `I/N`: hunt only the I-th of N disjoint parts of the seed space (1-based), so that N
+        /// machines hunt different schedules.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// The scheduler that picks schedules.
+        #[arg(long, value_enum, default_value = "random")]
+        scheduler: SchedulerArg,
+        /// PCT's bug depth.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+        /// Executions per seed.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// The first seed (seeds count up from it).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Where to save the failing schedule (default: models/regressions, or $LEAKPROOF_REGRESSIONS).
+        #[arg(long)]
+        regressions: Option<PathBuf>,
+    },
+    /// Run one execution of MODEL along the schedule in TOKEN (or every token of a saved
+    /// regressions FILE) and print its report.
     Replay {
         /// The model the token came from.
         model: String,
-        /// The replay token of a failure (`lp1:...`).
+        /// A replay token (`lp1:...`), a regressions file, or a loom checkpoint (`.json`).
         token: String,
+        /// Print every harness event and scheduling step as it happens.
+        #[arg(long)]
+        trace: bool,
+        /// Draw the execution as lanes, one column per task.
+        #[arg(long)]
+        diagram: bool,
+        /// Write the same picture as an SVG file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchedulerArg {
+    Random,
+    Pct,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 90s, 10m or 2h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: the unit must be ms, s, m or h")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("`{s}` is not a shard such as 1/4 (the first of four)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("shard `{s}`: I must be between 1 and N"));
+    }
+    Ok((i - 1, n))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,10 +180,47 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let checkers: Vec<Checker> = checker.into_iter().map(Checker::from).collect();
-            let opts = Options { iterations, seed };
+            let opts = Options {
+                iterations,
+                seed,
+                loom_checkpoint: None,
+            };
             check(&selected, &checkers, &opts, json, verbose, jobs)
         }
-        Command::Replay { model, token } => replay(&model, &token),
+        Command::Hunt {
+            model,
+            time,
+            jobs,
+            shard,
+            scheduler,
+            depth,
+            batch,
+            seed,
+            regressions,
+        } => {
+            let Some(model) = models::find(&model) else {
+                return unknown_model(&model);
+            };
+            let pct = (scheduler == SchedulerArg::Pct).then_some(depth);
+            let dir = regressions.unwrap_or_else(models::regressions::dir);
+            let plan = HuntPlan {
+                time,
+                jobs: jobs.unwrap_or_else(cores).max(1),
+                shard: shard.unwrap_or((0, 1)),
+                pct,
+                batch: batch.max(1),
+                seed,
+                dir,
+            };
+            hunt(&model, &plan)
+        }
+        Command::Replay {
+            model,
+            token,
+            trace,
+            diagram,
+            svg,
+        } => replay(&model, &token, trace, diagram, svg.as_deref()),
     }
 }
 
@@ -123,6 +242,12 @@ fn select(names: &[String]) -> Result<Vec<Model>, ExitCode> {
         .iter()
         .map(|n| models::find(n).ok_or_else(|| unknown_model(n)))
         .collect()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn checker_list(checkers: &[Checker]) -> String {
@@ -198,14 +323,30 @@ fn check(
                 .map(move |c| (*m, *c))
         })
         .collect();
-    let jobs = jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
+    let jobs = jobs.unwrap_or_else(cores).max(1);
     let started = Instant::now();
+    // Saved regressions replay before anything else.
+    let mut regressions_ok = true;
+    for m in selected {
+        match regressions::replay_saved(&regressions::dir(), m) {
+            Ok(list) => {
+                for (saved, outcome) in list {
+                    let (line, ok) = regressions::describe(m, &saved, &outcome);
+                    regressions_ok &= ok;
+                    let mark = if ok { "ok" } else { "UNEXPECTED" };
+                    if json {
+                        eprintln!("saved regression {mark}: {line}");
+                    } else {
+                        println!("saved regression {mark}: {line}");
+                    }
+                }
+            }
+            Err(e) => {
+                regressions_ok = false;
+                eprintln!("leakproof: {e}");
+            }
+        }
+    }
     let next = AtomicUsize::new(0);
     let rows: Mutex<Vec<Option<Row>>> = Mutex::new((0..work.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -216,7 +357,26 @@ fn check(
                     break;
                 };
                 let t = Instant::now();
-                let result = model.check(checker, opts);
+                let mut opts = opts.clone();
+                if model.expect == models::Expect::Pass {
+                    // A regression: keep loom's path to it next to the saved schedules.
+                    let name = format!("{}.loom.json", model.name.replace('/', "__"));
+                    opts.loom_checkpoint = Some(regressions::dir().join(name));
+                }
+                let result = model.check(checker, &opts);
+                if let Err(f) = &result {
+                    if !model.expect.matches(&result)
+                        && f.replay.is_some()
+                        && checker != Checker::Loom
+                    {
+                        match regressions::save(&regressions::dir(), model.name, f) {
+                            Ok(path) => {
+                                eprintln!("  saved the failing schedule to {}", path.display())
+                            }
+                            Err(e) => eprintln!("  could not save the failing schedule: {e}"),
+                        }
+                    }
+                }
                 let row = Row {
                     model,
                     checker,
@@ -247,7 +407,7 @@ fn check(
             started.elapsed()
         );
     }
-    if good == rows.len() {
+    if good == rows.len() && regressions_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -284,6 +444,12 @@ fn print_table(rows: &[Row], verbose: bool) {
                     "\n--- {} under {} ---\n{}",
                     r.model.name, r.checker, f.report
                 );
+                if let Some(token) = &f.replay {
+                    println!(
+                        "to replay it: cargo run --release -- replay {} {token}",
+                        r.model.name
+                    );
+                }
             }
         } else if !r.ok() {
             println!(
@@ -344,32 +510,231 @@ fn print_json(rows: &[Row], elapsed: Duration) {
     );
 }
 
-fn replay(model: &str, token: &str) -> ExitCode {
+/// What `hunt` was asked to do.
+struct HuntPlan {
+    time: Duration,
+    jobs: usize,
+    /// (index from 0, count)
+    shard: (u64, u64),
+    pct: Option<usize>,
+    batch: usize,
+    seed: u64,
+    dir: PathBuf,
+}
+
+fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let (stop, interrupted) = (stop.clone(), interrupted.clone());
+        // A second handler cannot be installed in one process; hunting once per process is fine.
+        let _ = ctrlc::set_handler(move || {
+            interrupted.store(true, Ordering::SeqCst);
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+    let scheduler = match plan.pct {
+        Some(d) => format!("pct (depth {d})"),
+        None => "random".to_string(),
+    };
+    eprintln!(
+        "hunting in {} with the {scheduler} scheduler for {:?} on {} job(s), shard {}/{}",
+        model.name,
+        plan.time,
+        plan.jobs,
+        plan.shard.0 + 1,
+        plan.shard.1
+    );
+    let executions = AtomicU64::new(0);
+    let batches = AtomicU64::new(0);
+    let found: std::sync::Mutex<Option<(Failure, u64)>> = std::sync::Mutex::new(None);
+    let saved: std::sync::Mutex<Option<Result<PathBuf, String>>> = std::sync::Mutex::new(None);
+    let started = Instant::now();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    std::thread::scope(|s| {
+        for job in 0..plan.jobs as u64 {
+            let (stop, executions, batches, found, saved) =
+                (&stop, &executions, &batches, &found, &saved);
+            s.spawn(move || {
+                let mut k = 0u64;
+                while !stop.load(Ordering::SeqCst) && started.elapsed() < plan.time {
+                    // Seed indices of different shards and jobs never meet.
+                    let index = (k * plan.jobs as u64 + job) * plan.shard.1 + plan.shard.0;
+                    let seed = plan.seed.wrapping_add(index);
+                    k += 1;
+                    let result = model.hunt_batch(seed, plan.batch, plan.pct);
+                    batches.fetch_add(1, Ordering::Relaxed);
+                    match result {
+                        Ok(stats) => {
+                            executions.fetch_add(stats.executions, Ordering::Relaxed);
+                        }
+                        Err(f) => {
+                            executions.fetch_add(f.execution, Ordering::Relaxed);
+                            let mut slot = found.lock().unwrap();
+                            if slot.is_none() {
+                                // Save before anything else, so that an interrupt loses nothing.
+                                let path = regressions::save(&plan.dir, model.name, &f)
+                                    .map_err(|e| e.to_string());
+                                *saved.lock().unwrap() = Some(path);
+                                *slot = Some((f, seed));
+                            }
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+        }
+        s.spawn(|| {
+            let mut last_line = Instant::now();
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < plan.time {
+                std::thread::sleep(Duration::from_millis(200));
+                let every = if tty {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::from_secs(10)
+                };
+                if last_line.elapsed() >= every {
+                    last_line = Instant::now();
+                    let n = executions.load(Ordering::Relaxed);
+                    let secs = started.elapsed().as_secs_f64();
+                    let line = format!(
+                        "{n} executions, {:.0}/s, {} elapsed",
+                        n as f64 / secs.max(1e-9),
+                        clock(started.elapsed())
+                    );
+                    if tty {
+                        eprint!("\r{line}   ");
+                    } else {
+                        eprintln!("{line}");
+                    }
+                }
+            }
+            if tty {
+                eprintln!();
+            }
+        });
+    });
+    let n = executions.load(Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let rate = n as f64 / elapsed.as_secs_f64().max(1e-9);
+    let found = found.into_inner().unwrap();
+    match found {
+        Some((f, seed)) => {
+            println!("{}", f.report);
+            match saved.into_inner().unwrap() {
+                Some(Ok(path)) => {
+                    println!("saved to {}", path.display());
+                    println!(
+                        "to replay it: cargo run --release -- replay {} {}",
+                        model.name,
+                        path.display()
+                    );
+                }
+                Some(Err(e)) => println!("could not save the schedule: {e}"),
+                None => {}
+            }
+            println!(
+                "found after {n} executions ({rate:.0}/s) in {}; seed {seed}",
+                clock(elapsed)
+            );
+            ExitCode::from(1)
+        }
+        None => {
+            let how = if interrupted.load(Ordering::SeqCst) {
+                "interrupted"
+            } else {
+                "time is up"
+            };
+            println!(
+                "{how}: {n} executions in {} batches ({rate:.0}/s) over {}, no failure found",
+                batches.load(Ordering::Relaxed),
+                clock(elapsed)
+            );
+            if interrupted.load(Ordering::SeqCst) {
+                ExitCode::from(130)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// The tokens to replay: one token, or every token of a regressions file.
+fn tokens_of(arg: &str) -> Result<Vec<(String, ReplayToken)>, String> {
+    if arg.ends_with(".json") && Path::new(arg).is_file() {
+        let token = format!("lp1:loom-file:{arg}");
+        return ReplayToken::parse(&token)
+            .map(|t| vec![(token, t)])
+            .map_err(|e| e.to_string());
+    }
+    match ReplayToken::parse(arg) {
+        Ok(t) => Ok(vec![(arg.to_string(), t)]),
+        Err(token_err) => {
+            let path = Path::new(arg);
+            if !path.is_file() {
+                return Err(format!("{token_err} (and no file is named `{arg}`)"));
+            }
+            let saved = regressions::load(path)?;
+            if saved.is_empty() {
+                return Err(format!("{} holds no replay token", path.display()));
+            }
+            saved
+                .into_iter()
+                .map(|s| {
+                    ReplayToken::parse(&s.token)
+                        .map(|t| (s.token.clone(), t))
+                        .map_err(|e| format!("{}:{}: {e}", path.display(), s.line))
+                })
+                .collect()
+        }
+    }
+}
+
+fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path>) -> ExitCode {
     let Some(model) = models::find(model) else {
         return unknown_model(model);
     };
-    let token = match ReplayToken::parse(token) {
+    let tokens = match tokens_of(arg) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("leakproof: {e}");
             return ExitCode::from(2);
         }
     };
-    match model.replay(token) {
-        Ok(_) => {
-            println!(
-                "the replayed execution of {} passed: the schedule no longer fails",
+    let mut any_failed = false;
+    for (text, token) in tokens {
+        let record = draw || svg.is_some();
+        match model.replay_with(token, record, trace) {
+            Ok(_) => println!(
+                "the replayed execution of {} along {text} passed: it no longer fails",
                 model.name
-            );
-            if model.expect.matches(&Ok(Stats::default())) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
+            ),
+            Err(f) => {
+                any_failed = true;
+                println!("{}", f.report);
+                if draw {
+                    println!("{}", diagram::lanes(&f.snapshot));
+                }
+                if let Some(path) = svg {
+                    match std::fs::write(path, diagram::svg(&f.snapshot)) {
+                        Ok(()) => println!("picture written to {}", path.display()),
+                        Err(e) => {
+                            eprintln!("leakproof: cannot write {}: {e}", path.display());
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
             }
         }
-        Err(f) => {
-            println!("{}", f.report);
-            ExitCode::from(1)
-        }
+    }
+    if any_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

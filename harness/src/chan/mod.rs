@@ -124,6 +124,10 @@ impl<T> Sender<T> {
 
     /// Sends without waiting: `Full` when there is no room (on a rendezvous channel, when no
     /// receiver is waiting right now).
+    ///
+    /// On a rendezvous channel the value is handed to a receiver parked in `recv`; if that
+    /// receive is then cancelled (dropped before it runs again), the value is not lost: it
+    /// waits in the channel (`len() == 1`) for the next receiver.
     #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let sh = &*self.shared;
@@ -144,10 +148,12 @@ impl<T> Sender<T> {
         if !room {
             return Err(TrySendError::Full(value));
         }
-        st.buf.push_back(value);
+        let msg = st.waiter_id();
+        st.buf.push_back((msg, value));
         let mut wake = Vec::new();
         st.wake_receiver(&mut wake);
         drop(st);
+        track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
         wake_all(wake);
         Ok(())
     }
@@ -165,6 +171,7 @@ impl<T> Sender<T> {
         st.wake_all(&mut wake);
         sh.report(&st);
         drop(st);
+        track::closed(sh.exec.as_deref(), backend::current_task_id(), sh.id);
         wake_all(wake);
     }
 
@@ -252,8 +259,9 @@ impl<T> Receiver<T> {
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
         match st.take(sh.cap, &mut wake) {
-            Some(v) => {
+            Some((msg, v)) => {
                 drop(st);
+                track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
                 wake_all(wake);
                 Ok(v)
             }
@@ -349,6 +357,7 @@ impl<T> Future for SendFuture<'_, T> {
                 // A receiver took our value.
                 drop(st);
                 self.stop_waiting();
+                track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, id);
                 return Poll::Ready(Ok(()));
             };
             if let Some(closed_at) = st.closed_at {
@@ -382,9 +391,11 @@ impl<T> Future for SendFuture<'_, T> {
         }
         let mut wake = Vec::new();
         if st.offers.is_empty() && sh.cap.is_none_or(|c| st.buf.len() < c) {
-            st.buf.push_back(value);
+            let msg = st.waiter_id();
+            st.buf.push_back((msg, value));
             st.wake_receiver(&mut wake);
             drop(st);
+            track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
             wake_all(wake);
             return Poll::Ready(Ok(()));
         }
@@ -449,9 +460,10 @@ impl<T> Future for RecvFuture<'_, T> {
         let sh = self.shared;
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
-        if let Some(v) = st.take(sh.cap, &mut wake) {
+        if let Some((msg, v)) = st.take(sh.cap, &mut wake) {
             self.stop_waiting(&mut st);
             drop(st);
+            track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
             wake_all(wake);
             return Poll::Ready(Some(v));
         }

@@ -16,13 +16,15 @@ use crate::track;
 
 /// A blocked send's value, waiting for a receiver or for room in the buffer.
 pub(super) struct Offer<T> {
+    /// Identifies the offer and, once taken, the message (for the execution log).
     pub id: u64,
     pub value: T,
     pub waker: Waker,
 }
 
 pub(super) struct State<T> {
-    pub buf: VecDeque<T>,
+    /// Buffered values, each with its message id.
+    pub buf: VecDeque<(u64, T)>,
     pub offers: VecDeque<Offer<T>>,
     pub receivers_waiting: VecDeque<(u64, Waker)>,
     pub next_waiter: u64,
@@ -43,13 +45,14 @@ impl<T> State<T> {
         self.next_waiter
     }
 
-    /// Takes the next value, if any: from the buffer (refilling it from the oldest offer),
-    /// else straight from the oldest offer. Wakers of offers taken go into `wake`.
-    pub fn take(&mut self, cap: Option<usize>, wake: &mut Vec<Waker>) -> Option<T> {
+    /// Takes the next value and its message id, if any: from the buffer (refilling it from
+    /// the oldest offer), else straight from the oldest offer. Wakers of offers taken go
+    /// into `wake`.
+    pub fn take(&mut self, cap: Option<usize>, wake: &mut Vec<Waker>) -> Option<(u64, T)> {
         if let Some(v) = self.buf.pop_front() {
             if cap.is_some_and(|c| self.buf.len() < c) {
                 if let Some(offer) = self.offers.pop_front() {
-                    self.buf.push_back(offer.value);
+                    self.buf.push_back((offer.id, offer.value));
                     wake.push(offer.waker);
                 }
             }
@@ -57,7 +60,7 @@ impl<T> State<T> {
         }
         let offer = self.offers.pop_front()?;
         wake.push(offer.waker);
-        Some(offer.value)
+        Some((offer.id, offer.value))
     }
 
     /// Whether a receiver could take something now.

@@ -108,6 +108,9 @@ pub struct Failure {
     pub replay: Option<String>,
     /// The name of the check that failed.
     pub name: String,
+    /// The failing execution's registry when it failed: tasks, pending operations, channels,
+    /// and the execution log if [`Check::record`] was on.
+    pub snapshot: Box<crate::track::Snapshot>,
 }
 
 impl fmt::Display for Failure {
@@ -251,6 +254,9 @@ pub struct Check {
     preemption_bound: Option<Option<usize>>,
     seed: Option<u64>,
     replay: Option<ReplayToken>,
+    record: bool,
+    trace: bool,
+    loom_checkpoint: Option<std::path::PathBuf>,
     site: &'static Location<'static>,
 }
 
@@ -264,6 +270,9 @@ impl Check {
             preemption_bound: None,
             seed: None,
             replay: None,
+            record: false,
+            trace: false,
+            loom_checkpoint: None,
             site: Location::caller(),
         }
     }
@@ -317,6 +326,28 @@ impl Check {
         self
     }
 
+    /// Keeps a log of every task's steps (spawns, waits, messages sent and received, closes)
+    /// in each execution, so that a [`Failure`]'s snapshot can be drawn as lanes. Costs one
+    /// record per operation; off by default.
+    pub fn record(mut self, on: bool) -> Check {
+        self.record = on;
+        self
+    }
+
+    /// When loom finds a failure, also writes loom's checkpoint of the failing path to `path`
+    /// (loom explores again up to it); `leakproof replay MODEL path` or the token
+    /// `lp1:loom-file:<path>` replays exactly that path.
+    pub fn loom_checkpoint(mut self, path: impl Into<std::path::PathBuf>) -> Check {
+        self.loom_checkpoint = Some(path.into());
+        self
+    }
+
+    /// Prints every harness event and the checkers' scheduling steps to stderr as they happen.
+    pub fn trace(mut self, on: bool) -> Check {
+        self.trace = on;
+        self
+    }
+
     /// Seeds shuttle's and tokio's randomness.
     pub fn seed(mut self, seed: u64) -> Check {
         self.seed = Some(seed);
@@ -342,6 +373,9 @@ impl Check {
             name: self.name.clone(),
             site: self.site,
             defaults: defaults.clone(),
+            record: self.record,
+            trace: self.trace,
+            loom_checkpoint: self.loom_checkpoint.clone(),
         };
         if let Some(token) = self.replay.clone() {
             let (st, result) = model::replay(&ctx, body, token);
@@ -364,7 +398,12 @@ impl Check {
         };
         for plan in plans {
             let (st, result) = match plan {
-                Plan::Loom => model::loom(&ctx, body.clone(), preemption_bound, None),
+                Plan::Loom => model::loom(
+                    &ctx,
+                    body.clone(),
+                    preemption_bound,
+                    model::LoomMode::Explore,
+                ),
                 Plan::Shuttle(n) => {
                     model::shuttle(&ctx, body.clone(), model::Sched::Random(n, seed))
                 }

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -25,6 +26,12 @@ pub(super) struct Ctx {
     pub name: String,
     pub site: &'static Location<'static>,
     pub defaults: Defaults,
+    /// Keep the execution log (see `Check::record`).
+    pub record: bool,
+    /// Print every event and scheduling step (see `Check::trace`).
+    pub trace: bool,
+    /// Where to write loom's checkpoint of a failing path (see `Check::loom_checkpoint`).
+    pub loom_checkpoint: Option<PathBuf>,
 }
 
 /// Which shuttle scheduler to run.
@@ -45,19 +52,40 @@ struct Run<F> {
     last: Mutex<Option<Arc<Exec>>>,
     /// For a loom replay: only this execution is tracked and reported.
     only: Option<u64>,
+    record: bool,
 }
 
-/// A dispatcher with a fresh tracking layer (plus a fmt layer when `LEAKPROOF_TRACE` is set).
-pub(super) fn dispatch(registry: Arc<Registry>) -> Dispatch {
+/// A dispatcher with the run's tracking layer, plus a fmt layer when tracing is asked for
+/// (`Check::trace` prints to stderr, with the checkers' own scheduling steps;
+/// `LEAKPROOF_TRACE` prints harness events through the test harness's capture).
+pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
     let tracking = TrackingLayer::with_registry(registry)
         .with_filter(Targets::new().with_target(track::TARGET, LevelFilter::TRACE));
-    let fmt = std::env::var_os("LEAKPROOF_TRACE").map(|_| {
+    let steps = trace.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .without_time()
+            .with_filter(
+                Targets::new()
+                    .with_target(track::TARGET, LevelFilter::TRACE)
+                    .with_target("shuttle", LevelFilter::TRACE)
+                    .with_target("shuttle_engine", LevelFilter::TRACE)
+                    .with_target("loom", LevelFilter::TRACE),
+            )
+    });
+    let events = (!trace && std::env::var_os("LEAKPROOF_TRACE").is_some()).then(|| {
         tracing_subscriber::fmt::layer()
             .with_test_writer()
             .without_time()
             .with_filter(Targets::new().with_target(track::TARGET, LevelFilter::TRACE))
     });
-    Dispatch::new(tracing_subscriber::registry().with(tracking).with(fmt))
+    Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracking)
+            .with(steps)
+            .with(events),
+    )
 }
 
 /// One execution: run the body as task 0, then join every task still alive.
@@ -69,10 +97,10 @@ where
     let n = run.executions.fetch_add(1, Ordering::Relaxed) + 1;
     run.registry.reset();
     let mut exec_state = Exec::new(run.backend, n, run.registry.clone());
-    if run.only.is_some_and(|only| only != n) {
-        Arc::get_mut(&mut exec_state)
-            .expect("fresh execution")
-            .tracking = false;
+    {
+        let e = Arc::get_mut(&mut exec_state).expect("fresh execution");
+        e.tracking = run.only.is_none_or(|only| only == n);
+        e.log = run.record;
     }
     let exec = exec_state;
     *run.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(exec.clone());
@@ -179,77 +207,198 @@ fn new_run<F>(
     checker: Checker,
     only: Option<u64>,
 ) -> Arc<Run<F>> {
+    let registry = Arc::new(Registry::new());
+    registry.set_logging(ctx.record);
     Arc::new(Run {
         body,
         backend,
         checker,
         site: ctx.site,
-        registry: Arc::new(Registry::new()),
+        registry,
         executions: AtomicU64::new(0),
         last: Mutex::new(None),
         only,
+        record: ctx.record,
     })
 }
 
-/// Explores the body with loom. `only` replays the n-th execution (see `ReplayToken::Loom`).
-pub(super) fn loom<F, Fut>(
-    ctx: &Ctx,
-    body: Arc<F>,
-    bound: Option<usize>,
-    only: Option<u64>,
-) -> (CheckerStats, Result<(), Failure>)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let checker = if only.is_some() {
-        Checker::Replay
-    } else {
-        Checker::Loom
-    };
-    let run = new_run(ctx, body, Backend::Loom, checker, only);
-    let start = Instant::now();
+/// How a loom run explores.
+#[derive(Clone, Debug)]
+pub(super) enum LoomMode {
+    /// Every execution within the bound, in loom's order.
+    Explore,
+    /// Replay: run executions 1..=n in loom's order, tracking and reporting only the n-th.
+    Nth(u64),
+    /// Replay: the one execution whose path a loom checkpoint file holds.
+    Path(PathBuf),
+}
+
+fn loom_builder(ctx: &Ctx, bound: Option<usize>) -> loom::model::Builder {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = bound;
     builder.max_branches = ctx.defaults.loom_max_branches;
     builder.checkpoint_interval = 1;
     builder.checkpoint_file = None;
-    builder.max_permutations = Some(match only {
-        Some(n) => n as usize + 1,
-        None => ctx.defaults.loom_max_executions + 1,
-    });
+    builder
+}
+
+/// Runs a loom builder over the run's executions, catching loom's verdict.
+fn run_loom<F, Fut>(
+    ctx: &Ctx,
+    run: &Arc<Run<F>>,
+    builder: &loom::model::Builder,
+) -> Result<(), Box<dyn std::any::Any + Send>>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
     let r = run.clone();
     let restore = exec::preserve();
-    let result = tracing::dispatcher::with_default(&dispatch(run.registry.clone()), || {
-        panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
-    });
+    let result =
+        tracing::dispatcher::with_default(&dispatch(run.registry.clone(), ctx.trace), || {
+            panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
+        });
     drop(restore);
-    let executions = run.executions.load(Ordering::Relaxed);
-    let stats = CheckerStats {
+    result
+}
+
+/// Explores the body with loom, or replays one execution of it (see [`LoomMode`]).
+pub(super) fn loom<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    bound: Option<usize>,
+    mode: LoomMode,
+) -> (CheckerStats, Result<(), Failure>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let start = Instant::now();
+    let mut builder = loom_builder(ctx, bound);
+    let (checker, only, scratch) = match &mode {
+        LoomMode::Explore => {
+            builder.max_permutations = Some(ctx.defaults.loom_max_executions + 1);
+            (Checker::Loom, None, None)
+        }
+        LoomMode::Nth(n) => {
+            builder.max_permutations = Some(*n as usize + 1);
+            (Checker::Replay, Some(*n), None)
+        }
+        LoomMode::Path(file) => {
+            // loom rewrites its checkpoint file as it goes: replay from a scratch copy.
+            let scratch = scratch_path("replay");
+            if let Err(e) = std::fs::copy(file, &scratch) {
+                let failure = report::build(Facts {
+                    name: &ctx.name,
+                    checker: Checker::Replay,
+                    found_by: Some("loom"),
+                    execution: 0,
+                    kind: FailureKind::Panic,
+                    text: format!("cannot read the loom checkpoint {}: {e}", file.display()),
+                    replay: None,
+                    snapshot: Default::default(),
+                    body_done: false,
+                });
+                return (stats_of(Checker::Replay, 0, start), Err(failure));
+            }
+            builder.checkpoint_file = Some(scratch.clone());
+            builder.max_permutations = Some(2);
+            (Checker::Replay, None, Some(scratch))
+        }
+    };
+    let run = new_run(ctx, body.clone(), Backend::Loom, checker, only);
+    let result = run_loom(ctx, &run, &builder);
+    if let Some(scratch) = scratch {
+        let _ = std::fs::remove_file(scratch);
+    }
+    let stats = stats_of(checker, run.executions.load(Ordering::Relaxed), start);
+    let Err(payload) = result else {
+        return (stats, Ok(()));
+    };
+    let n = run
+        .last
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|e| e.execution)
+        .unwrap_or(1);
+    let token = match &mode {
+        LoomMode::Path(file) => ReplayToken::LoomCheckpoint(file.clone()),
+        _ => ReplayToken::Loom {
+            preemption_bound: bound,
+            execution: n,
+        },
+    };
+    let found_by = (checker == Checker::Replay).then_some("loom");
+    let mut failure = classify(ctx, &run, payload, Some(token.to_string()), found_by);
+    if let (LoomMode::Explore, Some(dest)) = (&mode, &ctx.loom_checkpoint) {
+        failure
+            .report
+            .push_str(&match save_loom_path(ctx, body, bound, n, dest) {
+                Ok(()) => format!("\nloom's checkpoint of this path: {}\n", dest.display()),
+                Err(e) => format!(
+                    "\ncould not write loom's checkpoint to {}: {e}\n",
+                    dest.display()
+                ),
+            });
+    }
+    (stats, Err(failure))
+}
+
+fn stats_of(checker: Checker, executions: u64, start: Instant) -> CheckerStats {
+    CheckerStats {
         checker,
         executions,
         elapsed: start.elapsed(),
+    }
+}
+
+fn scratch_path(what: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "leakproof-loom-{what}-{}-{}.json",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Writes loom's checkpoint of the n-th execution's path to `dest`: loom explores again up
+/// to it (untracked) and stores the path it is about to run.
+fn save_loom_path<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    bound: Option<usize>,
+    n: u64,
+    dest: &Path,
+) -> std::io::Result<()>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let scratch = scratch_path("save");
+    let mut builder = loom_builder(ctx, bound);
+    builder.checkpoint_file = Some(scratch.clone());
+    builder.max_permutations = Some(n as usize);
+    // Track none of the executions before the n-th; none of them fails.
+    let run = new_run(ctx, body, Backend::Loom, Checker::Loom, Some(0));
+    let outcome = run_loom(ctx, &run, &builder);
+    let copied = if n == 1 {
+        // loom stores nothing before the first execution: its path is the empty one.
+        Err(std::io::Error::other(
+            "the first execution has no stored path; replay it with its token",
+        ))
+    } else if outcome.is_err() {
+        Err(std::io::Error::other(
+            "an execution before the failing one failed on the way",
+        ))
+    } else {
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&scratch, dest).map(|_| ())
     };
-    let failure = result.err().map(|payload| {
-        let n = run
-            .last
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|e| e.execution);
-        let token = ReplayToken::Loom {
-            preemption_bound: bound,
-            execution: n.unwrap_or(1),
-        };
-        classify(
-            ctx,
-            &run,
-            payload,
-            Some(token.to_string()),
-            only.map(|_| "loom"),
-        )
-    });
-    (stats, failure.map_or(Ok(()), Err))
+    let _ = std::fs::remove_file(&scratch);
+    copied
 }
 
 /// A shuttle scheduler that is forgotten, not dropped, when a failure unwinds past it:
@@ -311,41 +460,57 @@ where
     let r = run.clone();
     let f = move || execution(&r);
     let restore = exec::preserve();
-    let result = tracing::dispatcher::with_default(&dispatch(run.registry.clone()), || {
-        panic::catch_unwind(AssertUnwindSafe(|| match sched {
-            Sched::Random(n, seed) => {
-                shuttle::Runner::new(
-                    quiet(shuttle::scheduler::RandomScheduler::new_from_seed(seed, n)),
-                    config,
-                )
-                .run(f);
-            }
-            Sched::Pct(n, depth, seed) => {
-                shuttle::Runner::new(
-                    quiet(shuttle::scheduler::PctScheduler::new_from_seed(
-                        seed, depth, n,
-                    )),
-                    config,
-                )
-                .run(f);
-            }
-            Sched::Replay(schedule) => {
-                shuttle::Runner::new(
-                    quiet(shuttle::scheduler::ReplayScheduler::new_from_encoded(
-                        &schedule,
-                    )),
-                    config,
-                )
-                .run(f);
-            }
-        }))
-    });
+    let result =
+        tracing::dispatcher::with_default(&dispatch(run.registry.clone(), ctx.trace), || {
+            panic::catch_unwind(AssertUnwindSafe(|| match sched {
+                Sched::Random(n, seed) => {
+                    shuttle::Runner::new(
+                        quiet(shuttle::scheduler::RandomScheduler::new_from_seed(seed, n)),
+                        config,
+                    )
+                    .run(f);
+                }
+                Sched::Pct(n, depth, seed) => {
+                    shuttle::Runner::new(
+                        quiet(shuttle::scheduler::PctScheduler::new_from_seed(
+                            seed, depth, n,
+                        )),
+                        config,
+                    )
+                    .run(f);
+                }
+                Sched::Replay(schedule) => {
+                    shuttle::Runner::new(
+                        quiet(shuttle::scheduler::ReplayScheduler::new_from_encoded(
+                            &schedule,
+                        )),
+                        config,
+                    )
+                    .run(f);
+                }
+            }))
+        });
     drop(restore);
     let stats = CheckerStats {
         checker,
         executions: run.executions.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
     };
+    // PCT refuses to go on once an execution ran a single task: nothing left to explore.
+    let result = result.or_else(|payload| {
+        let single_task = rtpanic::message(&*payload).contains("did not exercise any concurrency");
+        let clean = run
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|e| e.finding().is_none() && e.torn_down.load(Ordering::Acquire));
+        if single_task && clean {
+            Ok(())
+        } else {
+            Err(payload)
+        }
+    });
     let failure = result.err().map(|payload| {
         let schedule = shuttle_engine::scheduler::serialization::serialize_schedule(
             &shuttle_engine::runtime::execution::CurrentSchedule::get_schedule(),
@@ -375,6 +540,7 @@ where
         ReplayToken::Loom {
             preemption_bound,
             execution,
-        } => loom(ctx, body, preemption_bound, Some(execution)),
+        } => loom(ctx, body, preemption_bound, LoomMode::Nth(execution)),
+        ReplayToken::LoomCheckpoint(path) => loom(ctx, body, None, LoomMode::Path(path)),
     }
 }

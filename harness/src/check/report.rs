@@ -90,5 +90,6 @@ pub(super) fn build(f: Facts<'_>) -> Failure {
         report: r,
         replay: f.replay,
         name: f.name.to_string(),
+        snapshot: Box::new(f.snapshot),
     }
 }

@@ -5,7 +5,8 @@
 //! - `lp1:shuttle:<schedule>` and `lp1:pct:<schedule>`: shuttle's encoded schedule, replayed
 //!   step by step with shuttle's replay scheduler;
 //! - `lp1:loom:<preemption bound or 'none'>:<execution>`: loom explores in a fixed order, so
-//!   the n-th execution of a deterministic body under the same bound is the same one.
+//!   the n-th execution of a deterministic body under the same bound is the same one;
+//! - `lp1:loom-file:<path>`: the path stored in a loom checkpoint file.
 
 use std::fmt;
 
@@ -26,6 +27,8 @@ pub enum ReplayToken {
         /// 1-based index of the execution in loom's exploration order.
         execution: u64,
     },
+    /// The path stored in a loom checkpoint file (see `Check::loom_checkpoint`).
+    LoomCheckpoint(std::path::PathBuf),
 }
 
 /// Why a replay token could not be read.
@@ -87,6 +90,22 @@ impl ReplayToken {
                     schedule: rest.to_string(),
                 })
             }
+            "loom-file" => {
+                let path = std::path::PathBuf::from(rest);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    bad(format!(
+                        "cannot read loom checkpoint {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+                    return Err(bad(format!(
+                        "{} is not a loom checkpoint (not JSON)",
+                        path.display()
+                    )));
+                }
+                Ok(ReplayToken::LoomCheckpoint(path))
+            }
             "loom" => {
                 let (bound, exec) = rest
                     .split_once(':')
@@ -110,7 +129,7 @@ impl ReplayToken {
                 })
             }
             other => Err(bad(format!(
-                "unknown checker `{other}` (expected shuttle, pct or loom)"
+                "unknown checker `{other}` (expected shuttle, pct, loom or loom-file)"
             ))),
         }
     }
@@ -192,6 +211,7 @@ impl fmt::Display for ReplayToken {
                 Some(b) => write!(f, "lp1:loom:{b}:{execution}"),
                 None => write!(f, "lp1:loom:none:{execution}"),
             },
+            ReplayToken::LoomCheckpoint(path) => write!(f, "lp1:loom-file:{}", path.display()),
         }
     }
 }

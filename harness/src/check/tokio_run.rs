@@ -109,8 +109,10 @@ where
     Fut: Future<Output = ()>,
 {
     let registry = Arc::new(Registry::new());
-    let exec = Exec::new(Backend::Tokio, n, registry.clone());
-    let dispatch = dispatch(registry.clone());
+    registry.set_logging(ctx.record);
+    let mut exec = Exec::new(Backend::Tokio, n, registry.clone());
+    Arc::get_mut(&mut exec).expect("fresh execution").log = ctx.record;
+    let dispatch = dispatch(registry.clone(), ctx.trace);
     let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

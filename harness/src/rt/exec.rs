@@ -35,6 +35,8 @@ pub(crate) struct Exec {
     pub execution: u64,
     /// Whether primitives report to the tracking layer.
     pub tracking: bool,
+    /// Whether primitives also report message hand-offs, for the execution log.
+    pub log: bool,
     pub registry: Arc<Registry>,
     next_id: AtomicU64,
     tasks: Mutex<Vec<Arc<dyn TaskEnd>>>,
@@ -54,6 +56,7 @@ impl Exec {
             backend,
             execution,
             tracking: true,
+            log: false,
             registry,
             // id 0 is the body ("main"), spawned tasks and resources count up from 1.
             next_id: AtomicU64::new(1),

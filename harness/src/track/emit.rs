@@ -94,3 +94,28 @@ pub(crate) fn op_done(exec: Option<&Exec>, task: u64) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "op.done", task);
     }
 }
+
+fn logging(exec: Option<&Exec>) -> bool {
+    exec.is_some_and(|e| e.tracking && e.log)
+}
+
+/// A send completed: message `msg` is in the channel or taken (execution log only).
+pub(crate) fn msg_sent(exec: Option<&Exec>, task: u64, res: u64, msg: u64) {
+    if logging(exec) {
+        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "msg.sent", task, res, msg);
+    }
+}
+
+/// A receive took message `msg` (execution log only).
+pub(crate) fn msg_received(exec: Option<&Exec>, task: u64, res: u64, msg: u64) {
+    if logging(exec) {
+        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "msg.recv", task, res, msg);
+    }
+}
+
+/// A task closed a channel (execution log only).
+pub(crate) fn closed(exec: Option<&Exec>, task: u64, res: u64) {
+    if logging(exec) {
+        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.close", task, res);
+    }
+}

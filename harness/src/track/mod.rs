@@ -23,7 +23,9 @@ mod emit;
 mod registry;
 
 pub(crate) use emit::*;
-pub use registry::{Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState, WaitRecord};
+pub use registry::{
+    LogEntry, LogEvent, Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState, WaitRecord,
+};
 
 use std::sync::Arc;
 
@@ -86,11 +88,13 @@ struct Fields {
     senders: u64,
     receivers: u64,
     closed: bool,
+    msg: u64,
 }
 
 impl Visit for Fields {
     fn record_u64(&mut self, field: &Field, value: u64) {
         match field.name() {
+            "msg" => self.msg = value,
             "task" => self.task = Some(value),
             "parent" => self.parent = Some(value),
             "res" => self.res = Some(value),
@@ -159,6 +163,9 @@ where
         event.record(&mut f);
         let reg = &self.registry;
         reg.count_event();
+        if reg.logging() {
+            log(reg, &f);
+        }
         match f.ev.as_str() {
             "task.spawn" => {
                 let Some(id) = f.task else { return };
@@ -255,4 +262,31 @@ where
             _ => {}
         }
     }
+}
+
+/// Appends an event to the execution log.
+fn log(reg: &Registry, f: &Fields) {
+    let Some(task) = f.task else { return };
+    let event = match f.ev.as_str() {
+        "task.spawn" => LogEvent::Spawned { parent: f.parent },
+        "task.end" => LogEvent::Ended { how: f.how.clone() },
+        "op.wait" => LogEvent::Waiting {
+            res: f.res.unwrap_or_default(),
+            op: f.op.clone(),
+            site: f.site(),
+        },
+        "msg.sent" => LogEvent::Sent {
+            res: f.res.unwrap_or_default(),
+            msg: f.msg,
+        },
+        "msg.recv" => LogEvent::Received {
+            res: f.res.unwrap_or_default(),
+            msg: f.msg,
+        },
+        "res.close" => LogEvent::Closed {
+            res: f.res.unwrap_or_default(),
+        },
+        _ => return,
+    };
+    reg.push_log(task, event);
 }

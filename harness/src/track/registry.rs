@@ -96,6 +96,58 @@ pub struct WaitRecord {
     pub spans: Vec<String>,
 }
 
+/// One step of an execution, as the execution log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogEvent {
+    /// The task was spawned (by `parent`).
+    Spawned {
+        /// The spawning task.
+        parent: Option<u64>,
+    },
+    /// The task blocked on `op` of resource `res` at `site`.
+    Waiting {
+        /// The resource.
+        res: u64,
+        /// The operation.
+        op: String,
+        /// Its call site.
+        site: Site,
+    },
+    /// The task's send of message `msg` on channel `res` completed.
+    Sent {
+        /// The channel.
+        res: u64,
+        /// The message id, shared with the matching `Received`.
+        msg: u64,
+    },
+    /// The task received message `msg` from channel `res`.
+    Received {
+        /// The channel.
+        res: u64,
+        /// The message id, shared with the matching `Sent`.
+        msg: u64,
+    },
+    /// The task closed channel `res`.
+    Closed {
+        /// The channel.
+        res: u64,
+    },
+    /// The task ended (`ok`, `panicked` or `aborted`).
+    Ended {
+        /// How.
+        how: String,
+    },
+}
+
+/// An entry of the execution log: which task did what, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The task.
+    pub task: u64,
+    /// What it did.
+    pub event: LogEvent,
+}
+
 /// The registry of one execution, fed by [`TrackingLayer`](super::TrackingLayer).
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -103,6 +155,8 @@ pub struct Registry {
     pub(crate) resources: DashMap<u64, ResourceRecord>,
     pub(crate) waits: DashMap<u64, WaitRecord>,
     events: AtomicU64,
+    logging: std::sync::atomic::AtomicBool,
+    log: std::sync::Mutex<Vec<LogEntry>>,
 }
 
 impl Registry {
@@ -117,6 +171,29 @@ impl Registry {
         self.resources.clear();
         self.waits.clear();
         self.events.store(0, Ordering::Relaxed);
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Turns the execution log on or off (off by default: it costs a record per operation).
+    pub fn set_logging(&self, on: bool) {
+        self.logging.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the execution log is on.
+    pub fn logging(&self) -> bool {
+        self.logging.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn push_log(&self, task: u64, event: LogEvent) {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(LogEntry { task, event });
+    }
+
+    /// The execution log so far.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// How many harness events the registry has taken in this execution.
@@ -141,6 +218,7 @@ impl Registry {
             tasks,
             resources,
             waits,
+            log: self.log(),
         }
     }
 }
@@ -154,6 +232,8 @@ pub struct Snapshot {
     pub resources: Vec<ResourceRecord>,
     /// Every pending operation, by task id.
     pub waits: Vec<WaitRecord>,
+    /// The execution log, when it was on (see [`Registry::set_logging`]).
+    pub log: Vec<LogEntry>,
 }
 
 impl Snapshot {
