@@ -342,22 +342,41 @@ fn no_checker_chosen_runs_all_four() {
 
 #[test]
 fn a_loom_failure_is_saved_as_a_checkpoint_that_replays_its_path() {
-    let path = std::env::temp_dir().join(format!("leakproof-loom-path-{}.json", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("leakproof-loom-path-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let f = Check::new("order").loom().loom_checkpoint(&path).run(order_violation).unwrap_err();
+    let f = Check::new("order")
+        .loom()
+        .loom_checkpoint(&path)
+        .run(order_violation)
+        .unwrap_err();
     assert_eq!(f.kind, FailureKind::Panic);
     if f.execution == 1 {
         // loom stores no path before its first execution: the token replays that one.
-        assert!(f.report.contains("could not write loom's checkpoint"), "{}", f.report);
+        assert!(
+            f.report.contains("could not write loom's checkpoint"),
+            "{}",
+            f.report
+        );
         return;
     }
-    assert!(f.report.contains("loom's checkpoint of this path:"), "{}", f.report);
+    assert!(
+        f.report.contains("loom's checkpoint of this path:"),
+        "{}",
+        f.report
+    );
     let token = format!("lp1:loom-file:{}", path.display());
     for _ in 0..2 {
-        let again = Check::new("order").replay(&token).run(order_violation).unwrap_err();
+        let again = Check::new("order")
+            .replay(&token)
+            .run(order_violation)
+            .unwrap_err();
         assert_eq!(again.kind, FailureKind::Panic, "{}", again.report);
         assert_eq!(again.checker, Checker::Replay);
-        assert_eq!(again.execution, 1, "a checkpoint replays exactly one execution");
+        assert_eq!(
+            again.execution, 1,
+            "a checkpoint replays exactly one execution"
+        );
         assert!(again.report.contains("the body's message must come first"));
     }
     // The checkpoint is still there after replays (they work on a copy).
@@ -401,5 +420,7 @@ fn record_keeps_an_execution_log_with_matched_messages() {
         .collect();
     assert_eq!(sent.len(), 1, "{log:?}");
     assert_eq!(sent, received, "the one message sent is the one received");
-    assert!(log.iter().any(|e| matches!(&e.event, track::LogEvent::Waiting { op, .. } if op == "send")));
+    assert!(log
+        .iter()
+        .any(|e| matches!(&e.event, track::LogEvent::Waiting { op, .. } if op == "send")));
 }

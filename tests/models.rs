@@ -7,6 +7,22 @@ use models::{Expect, Options};
 #[test]
 fn every_model_reaches_its_expected_verdict_under_every_checker() {
     let mut wrong = Vec::new();
+    // Saved regressions replay before anything else, as proptest's regression files do.
+    let dir = models::regressions::dir();
+    for model in models::all() {
+        match models::regressions::replay_saved(&dir, &model) {
+            Ok(outcomes) => {
+                for (saved, outcome) in outcomes {
+                    let (line, ok) = models::regressions::describe(&model, &saved, &outcome);
+                    eprintln!("saved regression: {line}");
+                    if !ok {
+                        wrong.push(line);
+                    }
+                }
+            }
+            Err(e) => wrong.push(e),
+        }
+    }
     for model in models::all() {
         for &checker in model.checkers {
             let result = model.check(checker, &Options::default());

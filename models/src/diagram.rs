@@ -87,7 +87,7 @@ fn rows(snap: &Snapshot) -> Vec<Row> {
         rows.push(Row {
             task: w.task,
             text: format!(
-                "STUCK {} {} at {}:{}",
+                "STUCK {} {} {}:{}",
                 w.op,
                 resource_name(snap, w.resource, &w.op),
                 short_file(&w.site.file),

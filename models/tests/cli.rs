@@ -302,3 +302,29 @@ fn the_pinned_versions_match_cargo_lock() {
         );
     }
 }
+
+#[test]
+fn an_interrupted_hunt_says_what_it_explored() {
+    let dir = scratch("interrupt");
+    let child = Command::new(env!("CARGO_BIN_EXE_leakproof"))
+        .args(["hunt", "fan-in", "--time", "60s", "--jobs", "1"])
+        .env("LEAKPROOF_REGRESSIONS", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{out}");
+    assert!(
+        out.contains("interrupted:") && out.contains("no failure found"),
+        "{out}"
+    );
+    assert!(!dir.join("fan-in.txt").exists(), "nothing to save");
+}
