@@ -21,7 +21,15 @@ pub(super) struct Facts<'a> {
     pub body_done: bool,
 }
 
-pub(super) fn build(f: Facts<'_>) -> Failure {
+pub(super) fn build(mut f: Facts<'_>) -> Failure {
+    // Tasks that wait on each other in a cycle are a deadlock, even when the body returned.
+    let cycle = match f.kind {
+        FailureKind::Leak | FailureKind::Deadlock => f.snapshot.wait_cycle(),
+        _ => None,
+    };
+    if cycle.is_some() {
+        f.kind = FailureKind::Deadlock;
+    }
     let mut r = String::new();
     let headline = match f.kind {
         FailureKind::Leak => "goroutine leak",
@@ -54,6 +62,9 @@ pub(super) fn build(f: Facts<'_>) -> Failure {
         let _ = writeln!(r);
     }
     let snap = &f.snapshot;
+    if let Some(cycle) = &cycle {
+        let _ = writeln!(r, "wait-for cycle:\n  {}\n", snap.describe_cycle(cycle));
+    }
     let stuck: Vec<_> = snap
         .live_tasks()
         .filter(|t| f.kind != FailureKind::Leak || t.id != 0)

@@ -34,7 +34,9 @@ thread_local! {
 fn all_blocked(registry: &Registry) -> (bool, usize) {
     let snap = registry.snapshot();
     let live: Vec<_> = snap.live_tasks().collect();
-    let blocked = live.iter().all(|t| snap.wait_of(t.id).is_some());
+    let blocked = live
+        .iter()
+        .all(|t| snap.wait_of(t.id).is_some_and(|w| !w.is_timer()));
     (blocked, live.len())
 }
 
@@ -55,8 +57,10 @@ impl Quiescence {
 
     fn stuck(&mut self, exec: &Exec) -> bool {
         let progress = exec.progress.load(Ordering::Relaxed);
-        let (blocked, _) = all_blocked(&exec.registry);
-        if !blocked || progress != self.last_progress {
+        let (all, _) = all_blocked(&exec.registry);
+        // Tasks waiting on each other in a cycle are stuck even while others still run.
+        let blocked = all || exec.registry.snapshot().wait_cycle().is_some();
+        if !blocked || (all && progress != self.last_progress) {
             self.last_progress = progress;
             self.since = Instant::now();
             return false;

@@ -119,3 +119,26 @@ pub(crate) fn closed(exec: Option<&Exec>, task: u64, res: u64) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.close", task, res);
     }
 }
+
+/// A lock-like resource (mutex, rwlock, semaphore, …) was created; it has no capacity.
+pub(crate) fn lock_created(exec: Option<&Exec>, res: u64, kind: &'static str, site: &Location<'_>) {
+    if on(exec) {
+        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.new", res, kind, cap = -1i64,
+            senders = 0u64, receivers = 0u64,
+            file = site.file(), line = site.line(), col = site.column());
+    }
+}
+
+/// `task` now holds `res` (acquired a lock, a read lock, a permit).
+pub(crate) fn held(exec: Option<&Exec>, task: u64, res: u64) {
+    if on(exec) {
+        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.hold", task, res);
+    }
+}
+
+/// `task` let go of `res`.
+pub(crate) fn released(exec: Option<&Exec>, task: u64, res: u64) {
+    if on(exec) {
+        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.release", task, res);
+    }
+}

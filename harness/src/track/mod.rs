@@ -24,7 +24,8 @@ mod registry;
 
 pub(crate) use emit::*;
 pub use registry::{
-    LogEntry, LogEvent, Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState, WaitRecord,
+    LogEntry, LogEvent, Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState, WaitEdge,
+    WaitRecord,
 };
 
 use std::sync::Arc;
@@ -206,6 +207,7 @@ where
                         receivers: f.receivers as usize,
                         closed: false,
                         created_at: site,
+                        holders: Vec::new(),
                     },
                 );
             }
@@ -248,6 +250,20 @@ where
                 );
                 if let Some(mut t) = reg.tasks.get_mut(&task) {
                     t.state = TaskState::Blocked;
+                }
+            }
+            "res.hold" => {
+                let (Some(task), Some(res)) = (f.task, f.res) else { return };
+                if let Some(mut r) = reg.resources.get_mut(&res) {
+                    r.holders.push(task);
+                }
+            }
+            "res.release" => {
+                let (Some(task), Some(res)) = (f.task, f.res) else { return };
+                if let Some(mut r) = reg.resources.get_mut(&res) {
+                    if let Some(i) = r.holders.iter().position(|h| *h == task) {
+                        r.holders.remove(i);
+                    }
                 }
             }
             "op.done" => {

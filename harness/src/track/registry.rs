@@ -79,6 +79,8 @@ pub struct ResourceRecord {
     pub closed: bool,
     /// Where it was created.
     pub created_at: Site,
+    /// Tasks holding it now (a lock's owner, a read lock's readers); empty for channels.
+    pub holders: Vec<u64>,
 }
 
 /// An operation a task is blocked on.
@@ -94,6 +96,25 @@ pub struct WaitRecord {
     pub site: Site,
     /// Names of the user spans the task was inside, outermost first.
     pub spans: Vec<String>,
+}
+
+impl WaitRecord {
+    /// Whether the task waits for a timer (`sleep`, `tick`): time will wake it, so it is not
+    /// stuck.
+    pub fn is_timer(&self) -> bool {
+        matches!(self.op.as_str(), "sleep" | "tick")
+    }
+}
+
+/// One edge of a wait-for cycle: `task` waits on `resource`, which `next` holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitEdge {
+    /// The waiting task.
+    pub task: u64,
+    /// What it waits on.
+    pub resource: u64,
+    /// The task that holds it (or that it joins).
+    pub next: u64,
 }
 
 /// One step of an execution, as the execution log keeps it.
@@ -252,6 +273,91 @@ impl Snapshot {
         self.waits.iter().find(|w| w.task == task)
     }
 
+    /// The tasks a waiting task waits for: the holders of the lock it wants, or the task it
+    /// joins.
+    pub fn waits_for(&self, task: u64) -> Vec<u64> {
+        let Some(w) = self.wait_of(task) else { return Vec::new() };
+        match self.resource(w.resource) {
+            Some(r) => r.holders.iter().copied().filter(|h| *h != task).collect(),
+            None if w.op == "join" => vec![w.resource],
+            None => Vec::new(),
+        }
+    }
+
+    /// A cycle of live tasks each waiting for the next (A waits for a lock B holds, B for one
+    /// A holds), if there is one.
+    pub fn wait_cycle(&self) -> Option<Vec<WaitEdge>> {
+        let live: Vec<u64> = self.live_tasks().map(|t| t.id).collect();
+        for &start in &live {
+            // Follow wait-for edges depth first from `start`, looking for a way back to it.
+            let mut path: Vec<(u64, Vec<u64>)> = vec![(start, self.waits_for(start))];
+            let mut seen = vec![start];
+            while let Some((task, next)) = path.last_mut() {
+                let task = *task;
+                match next.pop() {
+                    Some(n) if n == start => {
+                        let mut edges = Vec::new();
+                        let tasks: Vec<u64> = path.iter().map(|(t, _)| *t).collect();
+                        for (i, t) in tasks.iter().enumerate() {
+                            let next = tasks.get(i + 1).copied().unwrap_or(start);
+                            let resource = self.wait_of(*t).map(|w| w.resource).unwrap_or_default();
+                            edges.push(WaitEdge { task: *t, resource, next });
+                        }
+                        return Some(edges);
+                    }
+                    Some(n) if !seen.contains(&n) && live.contains(&n) => {
+                        seen.push(n);
+                        path.push((n, self.waits_for(n)));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let _ = task;
+                        path.pop();
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Spells a wait-for cycle out: "task 2 "A" holds mutex #3 and waits for mutex #4 held by
+    /// task 3 "B"; …".
+    pub fn describe_cycle(&self, cycle: &[WaitEdge]) -> String {
+        let name = |id: u64| {
+            self.task(id)
+                .map(|t| format!("task {} \"{}\"", t.id, t.name))
+                .unwrap_or_else(|| format!("task {id}"))
+        };
+        let res = |id: u64| {
+            self.resource(id)
+                .map(|r| format!("{} #{}", r.kind, r.id))
+                .unwrap_or_else(|| format!("task {id}"))
+        };
+        cycle
+            .iter()
+            .map(|e| {
+                let held: Vec<String> = self
+                    .resources
+                    .iter()
+                    .filter(|r| r.holders.contains(&e.task))
+                    .map(|r| format!("{} #{}", r.kind, r.id))
+                    .collect();
+                let holds = if held.is_empty() {
+                    String::new()
+                } else {
+                    format!(" holds {} and", held.join(", "))
+                };
+                let op = self.wait_of(e.task).map(|w| w.op.as_str()).unwrap_or("");
+                if op == "join" {
+                    format!("{}{holds} waits for {} to finish", name(e.task), name(e.next))
+                } else {
+                    format!("{}{holds} waits for {} held by {}", name(e.task), res(e.resource), name(e.next))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(";\n  ")
+    }
+
     /// Tasks still alive (running or blocked), body included.
     pub fn live_tasks(&self) -> impl Iterator<Item = &TaskRecord> {
         self.tasks.iter().filter(|t| t.state.is_alive())
@@ -272,8 +378,13 @@ impl Snapshot {
             if !w.spans.is_empty() {
                 writeln!(f, "    inside span {}", w.spans.join(" > "))?;
             }
-            if let Some(r) = self.resource(w.resource) {
-                self.write_resource(f, r, Some(w))?;
+            match self.resource(w.resource) {
+                Some(r) => self.write_resource(f, r, Some(w))?,
+                None if w.op == "join" => {
+                    let name = self.task(w.resource).map(|t| t.name.as_str()).unwrap_or("?");
+                    writeln!(f, "    waiting for task {} \"{name}\" to finish", w.resource)?;
+                }
+                None => {}
             }
         }
         match task.parent.and_then(|p| self.task(p)) {
@@ -293,6 +404,9 @@ impl Snapshot {
         r: &ResourceRecord,
         wait: Option<&WaitRecord>,
     ) -> fmt::Result {
+        if r.kind != "channel" {
+            return self.write_lock(f, r, wait);
+        }
         let cap = match r.capacity {
             Some(c) => c.to_string(),
             None => "unbounded".to_string(),
@@ -337,6 +451,38 @@ impl Snapshot {
             )?,
             _ => writeln!(f)?,
         }
+        if !others.is_empty() {
+            writeln!(f, "    also waiting on it: {}", others.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Snapshot {
+    fn write_lock(&self, f: &mut impl fmt::Write, r: &ResourceRecord, wait: Option<&WaitRecord>) -> fmt::Result {
+        writeln!(f, "    on {} #{} created at {}", r.kind, r.id, r.created_at)?;
+        let holders: Vec<String> = r
+            .holders
+            .iter()
+            .map(|h| {
+                let name = self.task(*h).map(|t| t.name.as_str()).unwrap_or("?");
+                format!("task {h} \"{name}\"")
+            })
+            .collect();
+        if holders.is_empty() {
+            writeln!(f, "    held by nobody")?;
+        } else {
+            writeln!(f, "    held by {}", holders.join(", "))?;
+        }
+        let others: Vec<String> = self
+            .waits
+            .iter()
+            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
+            .map(|o| {
+                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
+                format!("task {} \"{}\" ({})", o.task, name, o.op)
+            })
+            .collect();
         if !others.is_empty() {
             writeln!(f, "    also waiting on it: {}", others.join(", "))?;
         }
