@@ -29,5 +29,6 @@
 pub mod chan;
 pub mod check;
 pub(crate) mod rt;
+pub mod select;
 pub mod task;
 pub mod track;

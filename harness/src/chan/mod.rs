@@ -45,8 +45,9 @@ use std::task::{Context, Poll, Waker};
 use crate::check::FailureKind;
 use crate::rt::backend::{self, Lock};
 use crate::rt::exec::{self, Finding};
+use crate::select::ArmClaim;
 use crate::track;
-use state::{wake_all, Offer, Shared, State};
+use state::{wake_all, Offer, Shared, State, Waiter};
 
 /// Creates a channel with room for `capacity` values; `bounded(0)` is a rendezvous channel.
 ///
@@ -119,6 +120,8 @@ impl<T> Sender<T> {
             value: Some(value),
             offer: None,
             site: Location::caller(),
+            claim: None,
+            reported: false,
         }
     }
 
@@ -142,7 +145,7 @@ impl<T> Sender<T> {
         }
         let room = match sh.cap {
             None => true,
-            Some(0) => st.receivers_waiting.len() > st.buf.len(),
+            Some(0) => st.live_receivers_waiting() > st.buf.len(),
             Some(c) => st.offers.is_empty() && st.buf.len() < c,
         };
         if !room {
@@ -250,6 +253,8 @@ impl<T> Receiver<T> {
             shared: &self.shared,
             waiter: None,
             site: Location::caller(),
+            claim: None,
+            reported: false,
         }
     }
 
@@ -258,7 +263,7 @@ impl<T> Receiver<T> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
-        match st.take(sh.cap, &mut wake) {
+        match st.take(sh.cap, None, &mut wake) {
             Some((msg, v)) => {
                 drop(st);
                 track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
@@ -334,15 +339,36 @@ pub struct SendFuture<'a, T> {
     /// The id of our offer while we wait.
     offer: Option<u64>,
     site: &'static Location<'static>,
+    /// Set when this send is an arm of a `select!`.
+    claim: Option<ArmClaim>,
+    /// Whether we reported a wait to the tracking layer (a select reports for its arms).
+    reported: bool,
 }
 
 impl<T> Unpin for SendFuture<'_, T> {}
 
 impl<T> SendFuture<'_, T> {
     fn stop_waiting(&mut self) {
-        if self.offer.take().is_some() {
+        self.offer = None;
+        if std::mem::take(&mut self.reported) {
             track::op_done(self.shared.exec.as_deref(), backend::current_task_id());
         }
+    }
+
+    /// Whether this send may complete now: always for a plain send; for a select arm, only
+    /// if it wins its select.
+    fn win(&self) -> bool {
+        self.claim.as_ref().is_none_or(|c| c.try_claim())
+    }
+
+    /// Makes this send an arm of a select (see `crate::select`).
+    pub(crate) fn arm(&mut self, claim: ArmClaim) {
+        self.claim = Some(claim);
+    }
+
+    /// The channel this send is on.
+    pub(crate) fn channel_id(&self) -> u64 {
+        self.shared.id
     }
 }
 
@@ -354,13 +380,16 @@ impl<T> Future for SendFuture<'_, T> {
         let mut st = sh.state.lock();
         if let Some(id) = self.offer {
             let Some(pos) = st.offers.iter().position(|o| o.id == id) else {
-                // A receiver took our value.
+                // A receiver took our value (and, for a select arm, won the select for us).
                 drop(st);
                 self.stop_waiting();
                 track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, id);
                 return Poll::Ready(Ok(()));
             };
             if let Some(closed_at) = st.closed_at {
+                if !self.win() {
+                    return Poll::Pending;
+                }
                 let offer = st.offers.remove(pos).expect("offer position is valid");
                 drop(st);
                 self.stop_waiting();
@@ -368,6 +397,9 @@ impl<T> Future for SendFuture<'_, T> {
                 return Poll::Ready(Err(SendError::Closed(offer.value)));
             }
             if st.receivers == 0 {
+                if !self.win() {
+                    return Poll::Pending;
+                }
                 let offer = st.offers.remove(pos).expect("offer position is valid");
                 drop(st);
                 self.stop_waiting();
@@ -376,21 +408,41 @@ impl<T> Future for SendFuture<'_, T> {
             if !st.offers[pos].waker.will_wake(cx.waker()) {
                 st.offers[pos].waker = cx.waker().clone();
             }
+            // A receiver may have skipped our offer while our select was deciding: let one
+            // look again.
+            let mut wake = Vec::new();
+            if self.claim.is_some() {
+                st.wake_receiver(&mut wake);
+            }
+            drop(st);
+            wake_all(wake);
             return Poll::Pending;
         }
         let Some(value) = self.value.take() else {
             panic!("SendFuture polled after it completed");
         };
         if let Some(closed_at) = st.closed_at {
+            if !self.win() {
+                self.value = Some(value);
+                return Poll::Pending;
+            }
             drop(st);
             closed_send(sh, self.site, closed_at);
             return Poll::Ready(Err(SendError::Closed(value)));
         }
         if st.receivers == 0 {
+            if !self.win() {
+                self.value = Some(value);
+                return Poll::Pending;
+            }
             return Poll::Ready(Err(SendError::Disconnected(value)));
         }
         let mut wake = Vec::new();
         if st.offers.is_empty() && sh.cap.is_none_or(|c| st.buf.len() < c) {
+            if !self.win() {
+                self.value = Some(value);
+                return Poll::Pending;
+            }
             let msg = st.waiter_id();
             st.buf.push_back((msg, value));
             st.wake_receiver(&mut wake);
@@ -404,19 +456,23 @@ impl<T> Future for SendFuture<'_, T> {
             id,
             value,
             waker: cx.waker().clone(),
+            claim: self.claim.clone(),
         });
         st.wake_receiver(&mut wake);
         let len = st.buf.len();
         drop(st);
         self.offer = Some(id);
-        track::op_wait(
-            sh.exec.as_deref(),
-            backend::current_task_id(),
-            sh.id,
-            "send",
-            len,
-            self.site,
-        );
+        if self.claim.is_none() {
+            self.reported = true;
+            track::op_wait(
+                sh.exec.as_deref(),
+                backend::current_task_id(),
+                sh.id,
+                "send",
+                len,
+                self.site,
+            );
+        }
         wake_all(wake);
         Poll::Pending
     }
@@ -440,6 +496,10 @@ pub struct RecvFuture<'a, T> {
     /// Our entry among the waiting receivers while we wait.
     waiter: Option<u64>,
     site: &'static Location<'static>,
+    /// Set when this receive is an arm of a `select!`.
+    claim: Option<ArmClaim>,
+    /// Whether we reported a wait to the tracking layer (a select reports for its arms).
+    reported: bool,
 }
 
 impl<T> Unpin for RecvFuture<'_, T> {}
@@ -447,9 +507,21 @@ impl<T> Unpin for RecvFuture<'_, T> {}
 impl<T> RecvFuture<'_, T> {
     fn stop_waiting(&mut self, st: &mut State<T>) {
         if let Some(id) = self.waiter.take() {
-            st.receivers_waiting.retain(|(w, _)| *w != id);
+            st.receivers_waiting.retain(|w| w.id != id);
+        }
+        if std::mem::take(&mut self.reported) {
             track::op_done(self.shared.exec.as_deref(), backend::current_task_id());
         }
+    }
+
+    /// Makes this receive an arm of a select (see `crate::select`).
+    pub(crate) fn arm(&mut self, claim: ArmClaim) {
+        self.claim = Some(claim);
+    }
+
+    /// The channel this receive is on.
+    pub(crate) fn channel_id(&self) -> u64 {
+        self.shared.id
     }
 }
 
@@ -460,14 +532,14 @@ impl<T> Future for RecvFuture<'_, T> {
         let sh = self.shared;
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
-        if let Some((msg, v)) = st.take(sh.cap, &mut wake) {
+        if let Some((msg, v)) = st.take(sh.cap, self.claim.as_ref(), &mut wake) {
             self.stop_waiting(&mut st);
             drop(st);
             track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
             wake_all(wake);
             return Poll::Ready(Some(v));
         }
-        if st.closed() {
+        if st.closed() && !st.has_value() && self.claim.as_ref().is_none_or(|c| c.try_claim()) {
             self.stop_waiting(&mut st);
             return Poll::Ready(None);
         }
@@ -475,18 +547,22 @@ impl<T> Future for RecvFuture<'_, T> {
             Some(id) => id,
             None => st.waiter_id(),
         };
-        match st.receivers_waiting.iter_mut().find(|(w, _)| *w == id) {
-            Some((_, w)) => {
-                if !w.will_wake(cx.waker()) {
-                    *w = cx.waker().clone();
+        match st.receivers_waiting.iter_mut().find(|w| w.id == id) {
+            Some(w) => {
+                if !w.waker.will_wake(cx.waker()) {
+                    w.waker = cx.waker().clone();
                 }
             }
-            None => st.receivers_waiting.push_back((id, cx.waker().clone())),
+            None => st.receivers_waiting.push_back(Waiter {
+                id,
+                waker: cx.waker().clone(),
+                claim: self.claim.clone(),
+            }),
         }
-        let first_wait = self.waiter.is_none();
         self.waiter = Some(id);
         drop(st);
-        if first_wait {
+        if self.claim.is_none() && !self.reported {
+            self.reported = true;
             track::op_wait(
                 sh.exec.as_deref(),
                 backend::current_task_id(),
@@ -506,7 +582,7 @@ impl<T> Drop for RecvFuture<'_, T> {
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
-        let was_queued = st.receivers_waiting.iter().any(|(w, _)| *w == id);
+        let was_queued = st.receivers_waiting.iter().any(|w| w.id == id);
         self.stop_waiting(&mut st);
         // We may have been woken for a value we will not take now: pass the wake-up on.
         let mut wake: Vec<Waker> = Vec::new();

@@ -12,6 +12,7 @@ use std::task::Waker;
 
 use crate::rt::backend::Lock;
 use crate::rt::exec::Exec;
+use crate::select::ArmClaim;
 use crate::track;
 
 /// A blocked send's value, waiting for a receiver or for room in the buffer.
@@ -20,13 +21,30 @@ pub(super) struct Offer<T> {
     pub id: u64,
     pub value: T,
     pub waker: Waker,
+    /// Set when the send is an arm of a `select!`: taking the value must win the select.
+    pub claim: Option<ArmClaim>,
+}
+
+/// A receiver parked in `recv`.
+pub(super) struct Waiter {
+    pub id: u64,
+    pub waker: Waker,
+    /// Set when the receive is an arm of a `select!`.
+    pub claim: Option<ArmClaim>,
+}
+
+impl Waiter {
+    /// Whether this receiver can still take a value (its select has not gone another way).
+    fn live(&self) -> bool {
+        self.claim.as_ref().is_none_or(|c| !c.lost())
+    }
 }
 
 pub(super) struct State<T> {
     /// Buffered values, each with its message id.
     pub buf: VecDeque<(u64, T)>,
     pub offers: VecDeque<Offer<T>>,
-    pub receivers_waiting: VecDeque<(u64, Waker)>,
+    pub receivers_waiting: VecDeque<Waiter>,
     pub next_waiter: u64,
     pub senders: usize,
     pub receivers: usize,
@@ -45,39 +63,85 @@ impl<T> State<T> {
         self.next_waiter
     }
 
+    /// Removes and returns the oldest offer that `mine` may take: a plain send, or a select's
+    /// send arm whose select this claims (never one of `mine`'s own select's arms). Offers of
+    /// selects that went another way stay queued until their owners drop them.
+    fn take_offer(&mut self, mine: Option<&ArmClaim>) -> Option<Offer<T>> {
+        let i = self.offers.iter().position(|o| match &o.claim {
+            None => true,
+            Some(c) => !mine.is_some_and(|m| m.same_select(c)) && c.try_claim(),
+        })?;
+        self.offers.remove(i)
+    }
+
     /// Takes the next value and its message id, if any: from the buffer (refilling it from
-    /// the oldest offer), else straight from the oldest offer. Wakers of offers taken go
-    /// into `wake`.
-    pub fn take(&mut self, cap: Option<usize>, wake: &mut Vec<Waker>) -> Option<(u64, T)> {
-        if let Some(v) = self.buf.pop_front() {
+    /// the oldest offer), else straight from the oldest offer. `mine` is the taker's select
+    /// claim, if it is a select arm: it is won first, and given back if nothing can be taken.
+    /// Wakers of offers taken go into `wake`.
+    pub fn take(
+        &mut self,
+        cap: Option<usize>,
+        mine: Option<&ArmClaim>,
+        wake: &mut Vec<Waker>,
+    ) -> Option<(u64, T)> {
+        if !self.buf.is_empty() {
+            if mine.is_some_and(|m| !m.try_claim()) {
+                return None;
+            }
+            let v = self.buf.pop_front()?;
             if cap.is_some_and(|c| self.buf.len() < c) {
-                if let Some(offer) = self.offers.pop_front() {
+                if let Some(offer) = self.take_offer(None) {
                     self.buf.push_back((offer.id, offer.value));
                     wake.push(offer.waker);
                 }
             }
             return Some(v);
         }
-        let offer = self.offers.pop_front()?;
-        wake.push(offer.waker);
-        Some((offer.id, offer.value))
+        if self.offers.is_empty() || mine.is_some_and(|m| !m.try_claim()) {
+            return None;
+        }
+        match self.take_offer(mine) {
+            Some(offer) => {
+                wake.push(offer.waker);
+                Some((offer.id, offer.value))
+            }
+            None => {
+                if let Some(m) = mine {
+                    m.give_back();
+                }
+                None
+            }
+        }
     }
 
     /// Whether a receiver could take something now.
     pub fn has_value(&self) -> bool {
-        !self.buf.is_empty() || !self.offers.is_empty()
+        !self.buf.is_empty()
+            || self
+                .offers
+                .iter()
+                .any(|o| o.claim.as_ref().is_none_or(|c| !c.lost()))
     }
 
-    /// Wakes one waiting receiver (into `wake`).
+    /// Receivers parked in `recv` that can still take a value.
+    pub fn live_receivers_waiting(&self) -> usize {
+        self.receivers_waiting.iter().filter(|w| w.live()).count()
+    }
+
+    /// Wakes one waiting receiver that can still take a value (into `wake`); receivers whose
+    /// select went another way are skipped.
     pub fn wake_receiver(&mut self, wake: &mut Vec<Waker>) {
-        if let Some((_, w)) = self.receivers_waiting.pop_front() {
-            wake.push(w);
+        while let Some(w) = self.receivers_waiting.pop_front() {
+            if w.live() {
+                wake.push(w.waker);
+                return;
+            }
         }
     }
 
     /// Wakes every waiting receiver and every blocked sender (into `wake`).
     pub fn wake_all(&mut self, wake: &mut Vec<Waker>) {
-        wake.extend(self.receivers_waiting.drain(..).map(|(_, w)| w));
+        wake.extend(self.receivers_waiting.drain(..).map(|w| w.waker));
         wake.extend(self.offers.iter().map(|o| o.waker.clone()));
     }
 }

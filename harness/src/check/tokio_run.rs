@@ -80,7 +80,7 @@ pub(super) fn run<F, Fut>(
     ctx: &Ctx,
     body: Arc<F>,
     runs: usize,
-    _seed: u64,
+    seed: u64,
 ) -> (CheckerStats, Result<(), Failure>)
 where
     F: Fn() -> Fut + Send + Sync + 'static,
@@ -90,7 +90,7 @@ where
     let mut executions = 0;
     for i in 1..=runs as u64 {
         executions = i;
-        if let Err(failure) = one_run(ctx, &*body, i) {
+        if let Err(failure) = one_run(ctx, &*body, i, seed) {
             let stats = CheckerStats {
                 checker: Checker::Tokio,
                 executions,
@@ -107,7 +107,7 @@ where
     (stats, Ok(()))
 }
 
-fn one_run<F, Fut>(ctx: &Ctx, body: &F, n: u64) -> Result<(), Failure>
+fn one_run<F, Fut>(ctx: &Ctx, body: &F, n: u64, seed: u64) -> Result<(), Failure>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = ()>,
@@ -115,7 +115,11 @@ where
     let registry = Arc::new(Registry::new());
     registry.set_logging(ctx.record);
     let mut exec = Exec::new(Backend::Tokio, n, registry.clone());
-    Arc::get_mut(&mut exec).expect("fresh execution").log = ctx.record;
+    {
+        let e = Arc::get_mut(&mut exec).expect("fresh execution");
+        e.log = ctx.record;
+        e.rng = std::sync::atomic::AtomicU64::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ n);
+    }
     let dispatch = dispatch(registry.clone(), ctx.trace);
     let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use super::exec;
@@ -199,6 +200,36 @@ impl Future for YieldNow {
                     Poll::Pending
                 }
             }
+        }
+    }
+}
+
+/// A random number from the checker's random source: shuttle's (so that a replay token
+/// reproduces every choice), the execution's seeded generator on tokio, and under loom a
+/// deterministic sequence per execution (loom explores interleavings, not random draws).
+pub(crate) fn random_u64() -> u64 {
+    match current() {
+        Backend::Shuttle => shuttle::rand::RngCore::next_u64(&mut shuttle::rand::thread_rng()),
+        Backend::Loom | Backend::Tokio => {
+            static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let step = |x: u64| {
+                x.wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407)
+            };
+            let prev = exec::with_current(|e| match e {
+                Some(e) => e
+                    .rng
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x))),
+                None => {
+                    FALLBACK.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
+                }
+            })
+            .unwrap_or_default();
+            // splitmix64 of the state, so that low bits are as random as high ones.
+            let mut z = step(prev);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+            z ^ (z >> 31)
         }
     }
 }

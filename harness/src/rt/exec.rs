@@ -48,6 +48,8 @@ pub(crate) struct Exec {
     pub torn_down: AtomicBool,
     /// Bumped on every task poll and completed operation (tokio's quiescence test).
     pub progress: AtomicU64,
+    /// State of the execution's random source on tokio and loom (shuttle has its own).
+    pub rng: AtomicU64,
 }
 
 impl Exec {
@@ -66,6 +68,7 @@ impl Exec {
             body_done: AtomicBool::new(false),
             torn_down: AtomicBool::new(false),
             progress: AtomicU64::new(0),
+            rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ execution),
         })
     }
 

@@ -253,13 +253,17 @@ where
                 }
             }
             "res.hold" => {
-                let (Some(task), Some(res)) = (f.task, f.res) else { return };
+                let (Some(task), Some(res)) = (f.task, f.res) else {
+                    return;
+                };
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     r.holders.push(task);
                 }
             }
             "res.release" => {
-                let (Some(task), Some(res)) = (f.task, f.res) else { return };
+                let (Some(task), Some(res)) = (f.task, f.res) else {
+                    return;
+                };
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     if let Some(i) = r.holders.iter().position(|h| *h == task) {
                         r.holders.remove(i);

@@ -276,7 +276,9 @@ impl Snapshot {
     /// The tasks a waiting task waits for: the holders of the lock it wants, or the task it
     /// joins.
     pub fn waits_for(&self, task: u64) -> Vec<u64> {
-        let Some(w) = self.wait_of(task) else { return Vec::new() };
+        let Some(w) = self.wait_of(task) else {
+            return Vec::new();
+        };
         match self.resource(w.resource) {
             Some(r) => r.holders.iter().copied().filter(|h| *h != task).collect(),
             None if w.op == "join" => vec![w.resource],
@@ -301,7 +303,11 @@ impl Snapshot {
                         for (i, t) in tasks.iter().enumerate() {
                             let next = tasks.get(i + 1).copied().unwrap_or(start);
                             let resource = self.wait_of(*t).map(|w| w.resource).unwrap_or_default();
-                            edges.push(WaitEdge { task: *t, resource, next });
+                            edges.push(WaitEdge {
+                                task: *t,
+                                resource,
+                                next,
+                            });
                         }
                         return Some(edges);
                     }
@@ -349,9 +355,18 @@ impl Snapshot {
                 };
                 let op = self.wait_of(e.task).map(|w| w.op.as_str()).unwrap_or("");
                 if op == "join" {
-                    format!("{}{holds} waits for {} to finish", name(e.task), name(e.next))
+                    format!(
+                        "{}{holds} waits for {} to finish",
+                        name(e.task),
+                        name(e.next)
+                    )
                 } else {
-                    format!("{}{holds} waits for {} held by {}", name(e.task), res(e.resource), name(e.next))
+                    format!(
+                        "{}{holds} waits for {} held by {}",
+                        name(e.task),
+                        res(e.resource),
+                        name(e.next)
+                    )
                 }
             })
             .collect::<Vec<_>>()
@@ -381,8 +396,15 @@ impl Snapshot {
             match self.resource(w.resource) {
                 Some(r) => self.write_resource(f, r, Some(w))?,
                 None if w.op == "join" => {
-                    let name = self.task(w.resource).map(|t| t.name.as_str()).unwrap_or("?");
-                    writeln!(f, "    waiting for task {} \"{name}\" to finish", w.resource)?;
+                    let name = self
+                        .task(w.resource)
+                        .map(|t| t.name.as_str())
+                        .unwrap_or("?");
+                    writeln!(
+                        f,
+                        "    waiting for task {} \"{name}\" to finish",
+                        w.resource
+                    )?;
                 }
                 None => {}
             }
@@ -459,7 +481,12 @@ impl Snapshot {
 }
 
 impl Snapshot {
-    fn write_lock(&self, f: &mut impl fmt::Write, r: &ResourceRecord, wait: Option<&WaitRecord>) -> fmt::Result {
+    fn write_lock(
+        &self,
+        f: &mut impl fmt::Write,
+        r: &ResourceRecord,
+        wait: Option<&WaitRecord>,
+    ) -> fmt::Result {
         writeln!(f, "    on {} #{} created at {}", r.kind, r.id, r.created_at)?;
         let holders: Vec<String> = r
             .holders
