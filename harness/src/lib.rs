@@ -28,7 +28,10 @@
 
 pub mod chan;
 pub mod check;
+pub mod context;
 pub(crate) mod rt;
 pub mod select;
+pub mod sync;
 pub mod task;
+pub mod time;
 pub mod track;

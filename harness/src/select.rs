@@ -267,14 +267,18 @@ pub mod __private {
             if !self.reported {
                 self.reported = true;
                 let exec = crate::rt::exec::current();
-                let op = format!("select {{ {} }}", arms.join(", "));
-                track::op_wait_dyn(
-                    exec.as_deref(),
-                    backend::current_task_id(),
-                    0,
-                    &op,
-                    self.site,
+                let task = backend::current_task_id();
+                // A timer arm reported its wait while it was polled: time will end this select.
+                let timer = exec
+                    .as_ref()
+                    .and_then(|e| e.registry.waits.get(&task).map(|w| w.is_timer()))
+                    .unwrap_or(false);
+                let op = format!(
+                    "select {{ {} }}{}",
+                    arms.join(", "),
+                    if timer { track::WITH_TIMER } else { "" }
                 );
+                track::op_wait_dyn(exec.as_deref(), task, 0, &op, self.site);
             }
         }
     }

@@ -370,8 +370,12 @@ where
         exec: exec.clone(),
         name: name.clone(),
     };
-    let span = tracing::trace_span!(target: track::TARGET, "task", id, name = name.as_str());
-    backend::spawn_raw(id, tracing::Instrument::instrument(task, span));
+    if exec.as_ref().is_some_and(|e| e.spans) {
+        let span = tracing::trace_span!(target: track::TARGET, "task", id, name = name.as_str());
+        backend::spawn_raw(id, tracing::Instrument::instrument(task, span));
+    } else {
+        backend::spawn_raw(id, task);
+    }
     JoinHandle {
         core,
         exec,

@@ -379,7 +379,7 @@ impl<T> Future for SendFuture<'_, T> {
         let sh = self.shared;
         let mut st = sh.state.lock();
         if let Some(id) = self.offer {
-            let Some(pos) = st.offers.iter().position(|o| o.id == id) else {
+            let Some(pos) = st.offer_index(id) else {
                 // A receiver took our value (and, for a select arm, won the select for us).
                 drop(st);
                 self.stop_waiting();
@@ -484,7 +484,9 @@ impl<T> Drop for SendFuture<'_, T> {
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
-        st.offers.retain(|o| o.id != id);
+        if let Some(i) = st.offer_index(id) {
+            st.offers.remove(i);
+        }
         drop(st);
         self.stop_waiting();
     }
@@ -507,7 +509,9 @@ impl<T> Unpin for RecvFuture<'_, T> {}
 impl<T> RecvFuture<'_, T> {
     fn stop_waiting(&mut self, st: &mut State<T>) {
         if let Some(id) = self.waiter.take() {
-            st.receivers_waiting.retain(|w| w.id != id);
+            if let Some(i) = st.waiter_index(id) {
+                st.receivers_waiting.remove(i);
+            }
         }
         if std::mem::take(&mut self.reported) {
             track::op_done(self.shared.exec.as_deref(), backend::current_task_id());
@@ -543,22 +547,32 @@ impl<T> Future for RecvFuture<'_, T> {
             self.stop_waiting(&mut st);
             return Poll::Ready(None);
         }
-        let id = match self.waiter {
-            Some(id) => id,
-            None => st.waiter_id(),
+        // A first wait cannot be queued yet: push without searching.
+        let queued = match self.waiter {
+            Some(id) => match st.waiter_index(id) {
+                Some(i) => st.receivers_waiting.get_mut(i),
+                None => None,
+            },
+            None => None,
         };
-        match st.receivers_waiting.iter_mut().find(|w| w.id == id) {
+        let id = match queued {
             Some(w) => {
                 if !w.waker.will_wake(cx.waker()) {
                     w.waker = cx.waker().clone();
                 }
+                w.id
             }
-            None => st.receivers_waiting.push_back(Waiter {
-                id,
-                waker: cx.waker().clone(),
-                claim: self.claim.clone(),
-            }),
-        }
+            None => {
+                // A fresh id keeps the queue sorted by id (binary search finds entries).
+                let id = st.waiter_id();
+                st.receivers_waiting.push_back(Waiter {
+                    id,
+                    waker: cx.waker().clone(),
+                    claim: self.claim.clone(),
+                });
+                id
+            }
+        };
         self.waiter = Some(id);
         drop(st);
         if self.claim.is_none() && !self.reported {
@@ -582,7 +596,7 @@ impl<T> Drop for RecvFuture<'_, T> {
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
-        let was_queued = st.receivers_waiting.iter().any(|w| w.id == id);
+        let was_queued = st.waiter_index(id).is_some();
         self.stop_waiting(&mut st);
         // We may have been woken for a value we will not take now: pass the wake-up on.
         let mut wake: Vec<Waker> = Vec::new();

@@ -58,6 +58,19 @@ impl<T> State<T> {
         self.closed_at.is_some() || self.senders == 0
     }
 
+    /// Where the offer with this id is. Offers are queued with increasing ids and only ever
+    /// removed, so the queue is sorted by id.
+    pub fn offer_index(&self, id: u64) -> Option<usize> {
+        self.offers.binary_search_by_key(&id, |o| o.id).ok()
+    }
+
+    /// Where the waiting receiver with this id is (the queue is sorted by id, as offers are).
+    pub fn waiter_index(&self, id: u64) -> Option<usize> {
+        self.receivers_waiting
+            .binary_search_by_key(&id, |w| w.id)
+            .ok()
+    }
+
     pub fn waiter_id(&mut self) -> u64 {
         self.next_waiter += 1;
         self.next_waiter

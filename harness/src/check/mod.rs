@@ -157,6 +157,7 @@ pub struct Stats {
 /// | `LEAKPROOF_TOKIO_GRACE_MS` | `2000` | how long tokio waits for slow tasks before calling a leak |
 /// | `LEAKPROOF_TOKIO_TIMEOUT_SECS` | `20` | tokio's watchdog: a body still running then is a deadlock |
 /// | `LEAKPROOF_SEED` | `7844` (0x1ea4) | seed of shuttle's and tokio's randomness |
+/// | `LEAKPROOF_TICK_LIMIT` | `3` | how many times one `time::Ticker` fires per loom or shuttle execution |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Defaults {
     /// Checkers run when none is chosen.
@@ -183,6 +184,9 @@ pub struct Defaults {
     pub tokio_timeout: Duration,
     /// The seed.
     pub seed: u64,
+    /// How many times one [`Ticker`](crate::time::Ticker) fires in one loom or shuttle
+    /// execution; after that its `tick()` never completes (virtual time only).
+    pub tick_limit: usize,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -192,6 +196,11 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         }),
         Err(_) => default,
     }
+}
+
+/// `LEAKPROOF_TICK_LIMIT` (default 3): read by every execution when it sets up its clock.
+pub(crate) fn tick_limit() -> usize {
+    env_or("LEAKPROOF_TICK_LIMIT", 3)
 }
 
 impl Defaults {
@@ -232,6 +241,7 @@ impl Defaults {
             tokio_grace: Duration::from_millis(env_or("LEAKPROOF_TOKIO_GRACE_MS", 2_000)),
             tokio_timeout: Duration::from_secs(env_or("LEAKPROOF_TOKIO_TIMEOUT_SECS", 20)),
             seed: env_or("LEAKPROOF_SEED", 0x1ea4_u64),
+            tick_limit: tick_limit(),
         }
     }
 }

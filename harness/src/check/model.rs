@@ -53,36 +53,45 @@ struct Run<F> {
     /// For a loom replay: only this execution is tracked and reported.
     only: Option<u64>,
     record: bool,
+    spans: bool,
 }
 
 /// A dispatcher with the run's tracking layer, plus a fmt layer when tracing is asked for
 /// (`Check::trace` prints to stderr, with the checkers' own scheduling steps;
 /// `LEAKPROOF_TRACE` prints harness events through the test harness's capture).
 pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
-    let tracking = TrackingLayer::with_registry(registry)
-        .with_filter(Targets::new().with_target(track::TARGET, LevelFilter::TRACE));
+    let tracking = TrackingLayer::with_registry(registry);
+    let harness_only = || Targets::new().with_target(track::TARGET, LevelFilter::TRACE);
+    let events = std::env::var_os("LEAKPROOF_TRACE").is_some();
+    if !trace && !events {
+        // A subscriber-wide filter: loom's and shuttle's own events are never even built.
+        return Dispatch::new(
+            tracing_subscriber::registry()
+                .with(harness_only())
+                .with(tracking),
+        );
+    }
     let steps = trace.then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .without_time()
             .with_filter(
-                Targets::new()
-                    .with_target(track::TARGET, LevelFilter::TRACE)
+                harness_only()
                     .with_target("shuttle", LevelFilter::TRACE)
                     .with_target("shuttle_engine", LevelFilter::TRACE)
                     .with_target("loom", LevelFilter::TRACE),
             )
     });
-    let events = (!trace && std::env::var_os("LEAKPROOF_TRACE").is_some()).then(|| {
+    let events = (!trace && events).then(|| {
         tracing_subscriber::fmt::layer()
             .with_test_writer()
             .without_time()
-            .with_filter(Targets::new().with_target(track::TARGET, LevelFilter::TRACE))
+            .with_filter(harness_only())
     });
     Dispatch::new(
         tracing_subscriber::registry()
-            .with(tracking)
+            .with(tracking.with_filter(harness_only()))
             .with(steps)
             .with(events),
     )
@@ -101,6 +110,7 @@ where
         let e = Arc::get_mut(&mut exec_state).expect("fresh execution");
         e.tracking = run.only.is_none_or(|only| only == n);
         e.log = run.record;
+        e.spans = run.spans;
     }
     let exec = exec_state;
     *run.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(exec.clone());
@@ -219,6 +229,7 @@ fn new_run<F>(
         last: Mutex::new(None),
         only,
         record: ctx.record,
+        spans: ctx.trace || std::env::var_os("LEAKPROOF_TRACE").is_some(),
     })
 }
 

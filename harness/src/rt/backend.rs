@@ -112,17 +112,22 @@ where
 {
     match current() {
         Backend::Loom => {
+            // Virtual time stands still until the new task has started.
+            super::clock::task_spawned();
             loom::thread::spawn(move || {
                 set_task_id(Backend::Loom, task_id);
+                super::clock::task_started();
                 loom_block_on(future)
             });
             None
         }
         Backend::Shuttle => {
             // Dropping shuttle's handle detaches the task; completion goes through ours.
+            super::clock::task_spawned();
             drop(shuttle::future::spawn(async move {
                 set_task_id(Backend::Shuttle, task_id);
-                future.await
+                super::clock::task_started();
+                counted(future).await
             }));
             None
         }
@@ -134,7 +139,7 @@ where
 pub(crate) fn block_on<F: Future>(backend: Backend, future: F) -> F::Output {
     match backend {
         Backend::Loom => loom_block_on(future),
-        Backend::Shuttle => shuttle::future::block_on(future),
+        Backend::Shuttle => shuttle::future::block_on(counted(future)),
         Backend::Tokio => unreachable!("tokio executions are driven by their runtime"),
     }
 }
@@ -161,11 +166,17 @@ fn loom_block_on<F: Future>(future: F) -> F::Output {
     let waker = Waker::from(std::sync::Arc::new(LoomUnparker(loom::thread::current())));
     let mut cx = Context::from_waker(&waker);
     loop {
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+        if let Poll::Ready(v) = super::clock::counted_poll(|| future.as_mut().poll(&mut cx)) {
             return v;
         }
         loom::thread::park();
     }
+}
+
+/// Reports every poll of a shuttle task to the execution's virtual clock.
+async fn counted<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| super::clock::counted_poll(|| future.as_mut().poll(cx))).await
 }
 
 /// A scheduling point: lets the model checker run another task here.
@@ -269,3 +280,118 @@ pub(crate) fn current_task_id() -> u64 {
         Backend::Tokio => TOKIO_TASK.try_with(|t| *t).unwrap_or(NO_TASK),
     }
 }
+
+/// Runs `$body` with `$a` bound to whichever backend atomic `$self` holds.
+macro_rules! each_atomic {
+    ($self:expr, $a:ident => $body:expr) => {
+        match $self {
+            Self::Std($a) => $body,
+            Self::Loom($a) => $body,
+            Self::Shuttle($a) => $body,
+        }
+    };
+}
+
+/// Declares an atomic of the current backend's kind: std's on tokio (and outside any
+/// checker), loom's under loom (which explores interleavings and weak-memory outcomes of
+/// every access), shuttle's under shuttle (each access a scheduling point).
+macro_rules! backend_atomic {
+    ($name:ident, $t:ty, [$($rmw:ident),*]) => {
+        pub(crate) enum $name {
+            Std(std::sync::atomic::$name),
+            Loom(loom::sync::atomic::$name),
+            Shuttle(shuttle::sync::atomic::$name),
+        }
+
+        impl $name {
+            #[track_caller]
+            pub(crate) fn new(v: $t) -> Self {
+                match current() {
+                    Backend::Loom => Self::Loom(loom::sync::atomic::$name::new(v)),
+                    Backend::Shuttle => Self::Shuttle(shuttle::sync::atomic::$name::new(v)),
+                    Backend::Tokio => Self::Std(std::sync::atomic::$name::new(v)),
+                }
+            }
+
+            #[track_caller]
+            pub(crate) fn load(&self, order: Ordering) -> $t {
+                each_atomic!(self, a => a.load(order))
+            }
+
+            #[track_caller]
+            pub(crate) fn store(&self, v: $t, order: Ordering) {
+                each_atomic!(self, a => a.store(v, order))
+            }
+
+            #[track_caller]
+            pub(crate) fn swap(&self, v: $t, order: Ordering) -> $t {
+                each_atomic!(self, a => a.swap(v, order))
+            }
+
+            #[track_caller]
+            pub(crate) fn compare_exchange(
+                &self,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<$t, $t> {
+                each_atomic!(self, a => a.compare_exchange(current, new, success, failure))
+            }
+
+            #[track_caller]
+            pub(crate) fn compare_exchange_weak(
+                &self,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<$t, $t> {
+                each_atomic!(self, a => a.compare_exchange_weak(current, new, success, failure))
+            }
+
+            #[track_caller]
+            pub(crate) fn fetch_update(
+                &self,
+                set_order: Ordering,
+                fetch_order: Ordering,
+                f: impl FnMut($t) -> Option<$t>,
+            ) -> Result<$t, $t> {
+                each_atomic!(self, a => a.fetch_update(set_order, fetch_order, f))
+            }
+
+            $(
+                #[track_caller]
+                pub(crate) fn $rmw(&self, v: $t, order: Ordering) -> $t {
+                    each_atomic!(self, a => a.$rmw(v, order))
+                }
+            )*
+
+            #[track_caller]
+            pub(crate) fn into_inner(self) -> $t {
+                each_atomic!(self, a => a.into_inner())
+            }
+        }
+    };
+}
+
+backend_atomic!(
+    AtomicBool,
+    bool,
+    [fetch_and, fetch_nand, fetch_or, fetch_xor]
+);
+backend_atomic!(
+    AtomicUsize,
+    usize,
+    [fetch_add, fetch_sub, fetch_and, fetch_nand, fetch_or, fetch_xor, fetch_max, fetch_min]
+);
+backend_atomic!(
+    AtomicU64,
+    u64,
+    [fetch_add, fetch_sub, fetch_and, fetch_nand, fetch_or, fetch_xor, fetch_max, fetch_min]
+);
+backend_atomic!(
+    AtomicI64,
+    i64,
+    [fetch_add, fetch_sub, fetch_and, fetch_nand, fetch_or, fetch_xor, fetch_max, fetch_min]
+);

@@ -37,10 +37,15 @@ pub(crate) struct Exec {
     pub tracking: bool,
     /// Whether primitives also report message hand-offs, for the execution log.
     pub log: bool,
+    /// Whether each task runs inside a `task` span (for printed traces; costs a span per
+    /// task and an enter/exit per poll, so only when someone prints them).
+    pub spans: bool,
     pub registry: Arc<Registry>,
     next_id: AtomicU64,
     tasks: Mutex<Vec<Arc<dyn TaskEnd>>>,
     spawned: AtomicU64,
+    /// The task list's length after its last prune.
+    pruned_len: std::sync::atomic::AtomicUsize,
     finding: Mutex<Option<Finding>>,
     /// Set once the body's future has completed.
     pub body_done: AtomicBool,
@@ -50,6 +55,8 @@ pub(crate) struct Exec {
     pub progress: AtomicU64,
     /// State of the execution's random source on tokio and loom (shuttle has its own).
     pub rng: AtomicU64,
+    /// The execution's virtual clock (inert on tokio, where time is real).
+    pub clock: super::clock::Clock,
 }
 
 impl Exec {
@@ -59,16 +66,19 @@ impl Exec {
             execution,
             tracking: true,
             log: false,
+            spans: false,
             registry,
             // id 0 is the body ("main"), spawned tasks and resources count up from 1.
             next_id: AtomicU64::new(1),
             tasks: Mutex::new(Vec::new()),
             spawned: AtomicU64::new(0),
+            pruned_len: std::sync::atomic::AtomicUsize::new(0),
             finding: Mutex::new(None),
             body_done: AtomicBool::new(false),
             torn_down: AtomicBool::new(false),
             progress: AtomicU64::new(0),
             rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ execution),
+            clock: super::clock::Clock::new(backend, crate::check::tick_limit()),
         })
     }
 
@@ -78,9 +88,15 @@ impl Exec {
     }
 
     /// Registers a spawned task so the end-of-body join can wait for it.
+    ///
+    /// Finished tasks are pruned only when the list has doubled since the last prune, so
+    /// spawning stays amortised O(1) with many tasks alive.
     pub(crate) fn add_task(&self, task: Arc<dyn TaskEnd>) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.retain(|t| !t.finished());
+        if tasks.len() >= 64 && tasks.len() >= 2 * self.pruned_len.load(Ordering::Relaxed) {
+            tasks.retain(|t| !t.finished());
+            self.pruned_len.store(tasks.len(), Ordering::Relaxed);
+        }
         tasks.push(task);
         self.spawned.fetch_add(1, Ordering::Relaxed);
     }

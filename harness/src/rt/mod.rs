@@ -2,5 +2,6 @@
 //! Users never touch this module; primitives and checkers build on it.
 
 pub(crate) mod backend;
+pub(crate) mod clock;
 pub(crate) mod exec;
 pub(crate) mod panic;

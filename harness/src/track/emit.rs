@@ -121,7 +121,6 @@ pub(crate) fn closed(exec: Option<&Exec>, task: u64, res: u64) {
 }
 
 /// A lock-like resource (mutex, rwlock, semaphore, …) was created; it has no capacity.
-#[allow(dead_code)] // until harness::sync lands
 pub(crate) fn lock_created(exec: Option<&Exec>, res: u64, kind: &'static str, site: &Location<'_>) {
     if on(exec) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.new", res, kind, cap = -1i64,
@@ -131,7 +130,6 @@ pub(crate) fn lock_created(exec: Option<&Exec>, res: u64, kind: &'static str, si
 }
 
 /// `task` now holds `res` (acquired a lock, a read lock, a permit).
-#[allow(dead_code)] // until harness::sync lands
 pub(crate) fn held(exec: Option<&Exec>, task: u64, res: u64) {
     if on(exec) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.hold", task, res);
@@ -139,7 +137,6 @@ pub(crate) fn held(exec: Option<&Exec>, task: u64, res: u64) {
 }
 
 /// `task` let go of `res`.
-#[allow(dead_code)] // until harness::sync lands
 pub(crate) fn released(exec: Option<&Exec>, task: u64, res: u64) {
     if on(exec) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.release", task, res);

@@ -36,6 +36,9 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+/// How a `select!` wait with a timer arm ends its operation's name: time will end it.
+pub const WITH_TIMER: &str = " (with a timer)";
+
 /// The target of every event and span the primitives emit.
 pub const TARGET: &str = "harness";
 
@@ -71,9 +74,46 @@ pub fn snapshot() -> Snapshot {
         .unwrap_or_default()
 }
 
+/// Which event a `harness` event is (its `ev` field).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Ev {
+    #[default]
+    Other,
+    TaskSpawn,
+    TaskEnd,
+    ResNew,
+    ResState,
+    ResHold,
+    ResRelease,
+    ResClose,
+    OpWait,
+    OpDone,
+    MsgSent,
+    MsgRecv,
+}
+
+impl Ev {
+    fn parse(s: &str) -> Ev {
+        match s {
+            "task.spawn" => Ev::TaskSpawn,
+            "task.end" => Ev::TaskEnd,
+            "res.new" => Ev::ResNew,
+            "res.state" => Ev::ResState,
+            "res.hold" => Ev::ResHold,
+            "res.release" => Ev::ResRelease,
+            "res.close" => Ev::ResClose,
+            "op.wait" => Ev::OpWait,
+            "op.done" => Ev::OpDone,
+            "msg.sent" => Ev::MsgSent,
+            "msg.recv" => Ev::MsgRecv,
+            _ => Ev::Other,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Fields {
-    ev: String,
+    ev: Ev,
     task: Option<u64>,
     parent: Option<u64>,
     res: Option<u64>,
@@ -123,7 +163,10 @@ impl Visit for Fields {
 
     fn record_str(&mut self, field: &Field, value: &str) {
         let slot = match field.name() {
-            "ev" => &mut self.ev,
+            "ev" => {
+                self.ev = Ev::parse(value);
+                return;
+            }
             "name" => &mut self.name,
             "kind" => &mut self.kind,
             "op" => &mut self.op,
@@ -167,8 +210,8 @@ where
         if reg.logging() {
             log(reg, &f);
         }
-        match f.ev.as_str() {
-            "task.spawn" => {
+        match f.ev {
+            Ev::TaskSpawn => {
                 let Some(id) = f.task else { return };
                 let site = f.site();
                 reg.tasks.insert(
@@ -182,7 +225,7 @@ where
                     },
                 );
             }
-            "task.end" => {
+            Ev::TaskEnd => {
                 let Some(id) = f.task else { return };
                 reg.waits.remove(&id);
                 if let Some(mut t) = reg.tasks.get_mut(&id) {
@@ -193,7 +236,7 @@ where
                     };
                 }
             }
-            "res.new" => {
+            Ev::ResNew => {
                 let Some(id) = f.res else { return };
                 let site = f.site();
                 reg.resources.insert(
@@ -211,7 +254,7 @@ where
                     },
                 );
             }
-            "res.state" => {
+            Ev::ResState => {
                 let Some(id) = f.res else { return };
                 if let Some(mut r) = reg.resources.get_mut(&id) {
                     r.len = f.len as usize;
@@ -220,7 +263,7 @@ where
                     r.closed = f.closed;
                 }
             }
-            "op.wait" => {
+            Ev::OpWait => {
                 let (Some(task), Some(res)) = (f.task, f.res) else {
                     return;
                 };
@@ -252,25 +295,27 @@ where
                     t.state = TaskState::Blocked;
                 }
             }
-            "res.hold" => {
+            Ev::ResHold => {
                 let (Some(task), Some(res)) = (f.task, f.res) else {
                     return;
                 };
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     r.holders.push(task);
+                    reg.holds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
-            "res.release" => {
+            Ev::ResRelease => {
                 let (Some(task), Some(res)) = (f.task, f.res) else {
                     return;
                 };
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     if let Some(i) = r.holders.iter().position(|h| *h == task) {
                         r.holders.remove(i);
+                        reg.holds.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
             }
-            "op.done" => {
+            Ev::OpDone => {
                 let Some(task) = f.task else { return };
                 reg.waits.remove(&task);
                 if let Some(mut t) = reg.tasks.get_mut(&task) {
@@ -287,23 +332,23 @@ where
 /// Appends an event to the execution log.
 fn log(reg: &Registry, f: &Fields) {
     let Some(task) = f.task else { return };
-    let event = match f.ev.as_str() {
-        "task.spawn" => LogEvent::Spawned { parent: f.parent },
-        "task.end" => LogEvent::Ended { how: f.how.clone() },
-        "op.wait" => LogEvent::Waiting {
+    let event = match f.ev {
+        Ev::TaskSpawn => LogEvent::Spawned { parent: f.parent },
+        Ev::TaskEnd => LogEvent::Ended { how: f.how.clone() },
+        Ev::OpWait => LogEvent::Waiting {
             res: f.res.unwrap_or_default(),
             op: f.op.clone(),
             site: f.site(),
         },
-        "msg.sent" => LogEvent::Sent {
+        Ev::MsgSent => LogEvent::Sent {
             res: f.res.unwrap_or_default(),
             msg: f.msg,
         },
-        "msg.recv" => LogEvent::Received {
+        Ev::MsgRecv => LogEvent::Received {
             res: f.res.unwrap_or_default(),
             msg: f.msg,
         },
-        "res.close" => LogEvent::Closed {
+        Ev::ResClose => LogEvent::Closed {
             res: f.res.unwrap_or_default(),
         },
         _ => return,

@@ -102,7 +102,7 @@ impl WaitRecord {
     /// Whether the task waits for a timer (`sleep`, `tick`): time will wake it, so it is not
     /// stuck.
     pub fn is_timer(&self) -> bool {
-        matches!(self.op.as_str(), "sleep" | "tick")
+        matches!(self.op.as_str(), "sleep" | "tick") || self.op.ends_with(super::WITH_TIMER)
     }
 }
 
@@ -176,6 +176,8 @@ pub struct Registry {
     pub(crate) resources: DashMap<u64, ResourceRecord>,
     pub(crate) waits: DashMap<u64, WaitRecord>,
     events: AtomicU64,
+    /// How many holds (locks, permits) are held now: wait-for cycles need at least two.
+    pub(crate) holds: AtomicU64,
     logging: std::sync::atomic::AtomicBool,
     log: std::sync::Mutex<Vec<LogEntry>>,
 }
@@ -192,6 +194,7 @@ impl Registry {
         self.resources.clear();
         self.waits.clear();
         self.events.store(0, Ordering::Relaxed);
+        self.holds.store(0, Ordering::Relaxed);
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
@@ -224,6 +227,26 @@ impl Registry {
 
     pub(crate) fn count_event(&self) {
         self.events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether some tasks might wait on each other in a cycle (some locks are held, or some
+    /// task joins another); cheap, to skip the cycle search when none can exist.
+    pub fn may_have_cycle(&self) -> bool {
+        self.holds.load(Ordering::Relaxed) > 0 || self.waits.iter().any(|w| w.op == "join")
+    }
+
+    /// Whether every live task waits on a harness operation other than a timer, and how many
+    /// tasks are alive; linear in the number of tasks, without copying the registry.
+    pub fn all_blocked(&self) -> (bool, usize) {
+        let mut live = 0;
+        let mut blocked = true;
+        for t in self.tasks.iter() {
+            if t.state.is_alive() {
+                live += 1;
+                blocked &= self.waits.get(&t.id).is_some_and(|w| !w.is_timer());
+            }
+        }
+        (blocked, live)
     }
 
     /// A consistent-enough copy of the registry, sorted by id.
@@ -260,17 +283,26 @@ pub struct Snapshot {
 impl Snapshot {
     /// The task with this id.
     pub fn task(&self, id: u64) -> Option<&TaskRecord> {
-        self.tasks.iter().find(|t| t.id == id)
+        self.tasks
+            .binary_search_by_key(&id, |t| t.id)
+            .ok()
+            .map(|i| &self.tasks[i])
     }
 
     /// The resource with this id.
     pub fn resource(&self, id: u64) -> Option<&ResourceRecord> {
-        self.resources.iter().find(|r| r.id == id)
+        self.resources
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()
+            .map(|i| &self.resources[i])
     }
 
     /// What the task with this id is blocked on, if anything.
     pub fn wait_of(&self, task: u64) -> Option<&WaitRecord> {
-        self.waits.iter().find(|w| w.task == task)
+        self.waits
+            .binary_search_by_key(&task, |w| w.task)
+            .ok()
+            .map(|i| &self.waits[i])
     }
 
     /// The tasks a waiting task waits for: the holders of the lock it wants, or the task it
@@ -280,7 +312,21 @@ impl Snapshot {
             return Vec::new();
         };
         match self.resource(w.resource) {
-            Some(r) => r.holders.iter().copied().filter(|h| *h != task).collect(),
+            // Any one permit holder's release would do: no single task is waited for.
+            Some(r) if r.kind == "semaphore" => Vec::new(),
+            Some(r) => {
+                let mut next: Vec<u64> = r.holders.iter().copied().filter(|h| *h != task).collect();
+                if r.kind == "rwlock" && w.op == "read" {
+                    // A writer-preferring lock queues readers behind waiting writers.
+                    next.extend(
+                        self.waits
+                            .iter()
+                            .filter(|o| o.resource == r.id && o.op == "write" && o.task != task)
+                            .map(|o| o.task),
+                    );
+                }
+                next
+            }
             None if w.op == "join" => vec![w.resource],
             None => Vec::new(),
         }
