@@ -592,3 +592,64 @@ fn a_select_with_a_timer_arm_is_not_stuck_on_tokio() {
         })
         .unwrap();
 }
+
+/// A request whose reply channel is held by the request itself, the way Go code holds it.
+struct Request {
+    reply: (chan::Sender<u32>, chan::Receiver<u32>),
+}
+
+/// Asks a worker for a result with a timeout. With a rendezvous reply channel, when the
+/// timeout wins the worker blocks forever on its send: the seed's select-timeout leak. With
+/// room for the reply (`capacity` 1) the worker's send completes and nobody leaks.
+async fn ask_with_timeout(capacity: usize) -> Option<u32> {
+    let req = Arc::new(Request {
+        reply: chan::bounded(capacity),
+    });
+    let worker_req = req.clone();
+    task::spawn_named("worker", async move {
+        time::sleep(Duration::from_millis(20)).await;
+        let _ = worker_req.reply.0.send(42).await;
+    });
+    harness::select! {
+        v = req.reply.1.recv() => v,
+        _ = time::sleep(Duration::from_millis(5)) => None,
+    }
+}
+
+#[test]
+fn a_select_whose_timeout_wins_leaks_the_child_blocked_on_its_send() {
+    for check in [
+        Check::new("select-timeout-leak").loom(),
+        Check::new("select-timeout-leak").shuttle(100),
+        Check::new("select-timeout-leak").pct(100, 3),
+        Check::new("select-timeout-leak").tokio(2),
+    ] {
+        let f = check
+            .run(|| async {
+                assert_eq!(
+                    ask_with_timeout(0).await,
+                    None,
+                    "the 5 ms timeout beats the 20 ms work"
+                );
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Leak, "{}", f.report);
+        assert!(f.report.contains("\"worker\" [chan send]"), "{}", f.report);
+    }
+}
+
+#[test]
+fn a_select_timeout_with_room_for_the_reply_leaks_nothing() {
+    for check in [
+        Check::new("select-timeout-fixed").loom(),
+        Check::new("select-timeout-fixed").shuttle(100),
+        Check::new("select-timeout-fixed").pct(100, 3),
+        Check::new("select-timeout-fixed").tokio(2),
+    ] {
+        check
+            .run(|| async {
+                assert_eq!(ask_with_timeout(1).await, None);
+            })
+            .unwrap();
+    }
+}
