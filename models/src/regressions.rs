@@ -169,6 +169,14 @@ pub fn save(dir: &Path, model: &str, failure: &Failure) -> std::io::Result<PathB
     Ok(path)
 }
 
+/// A path as a person at the current directory would type it (relative when inside it).
+pub fn shown(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
 /// Replays one saved token on a model.
 pub fn replay_one(model: &Model, saved: &Saved) -> Outcome {
     let token = match ReplayToken::parse(&saved.token) {
@@ -207,7 +215,7 @@ pub fn replay_saved(dir: &Path, model: &Model) -> Result<Vec<(Saved, Outcome)>, 
 
 /// One line describing an outcome, and whether it is acceptable for the model's expectation.
 pub fn describe(model: &Model, saved: &Saved, outcome: &Outcome) -> (String, bool) {
-    let at = format!("{}:{}", file_in(&dir(), model.name).display(), saved.line);
+    let at = format!("{}:{}", shown(&file_in(&dir(), model.name)).display(), saved.line);
     match outcome {
         Outcome::Reproduced(f) => {
             let ok = model.expect.matches(&Err(f.clone()));
