@@ -215,7 +215,11 @@ pub fn replay_saved(dir: &Path, model: &Model) -> Result<Vec<(Saved, Outcome)>, 
 
 /// One line describing an outcome, and whether it is acceptable for the model's expectation.
 pub fn describe(model: &Model, saved: &Saved, outcome: &Outcome) -> (String, bool) {
-    let at = format!("{}:{}", shown(&file_in(&dir(), model.name)).display(), saved.line);
+    let at = format!(
+        "{}:{}",
+        shown(&file_in(&dir(), model.name)).display(),
+        saved.line
+    );
     match outcome {
         Outcome::Reproduced(f) => {
             let ok = model.expect.matches(&Err(f.clone()));
