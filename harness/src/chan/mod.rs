@@ -411,8 +411,8 @@ impl<T> Future for SendFuture<'_, T> {
             // A receiver may have skipped our offer while our select was deciding: let one
             // look again.
             let mut wake = Vec::new();
-            if self.claim.is_some() {
-                st.wake_receiver(&mut wake);
+            if let Some(mine) = &self.claim {
+                st.wake_other_receiver(mine, &mut wake);
             }
             drop(st);
             wake_all(wake);
@@ -458,7 +458,10 @@ impl<T> Future for SendFuture<'_, T> {
             waker: cx.waker().clone(),
             claim: self.claim.clone(),
         });
-        st.wake_receiver(&mut wake);
+        match &self.claim {
+            Some(mine) => st.wake_other_receiver(mine, &mut wake),
+            None => st.wake_receiver(&mut wake),
+        }
         let len = st.buf.len();
         drop(st);
         self.offer = Some(id);

@@ -152,6 +152,21 @@ impl<T> State<T> {
         }
     }
 
+    /// Wakes one waiting receiver that can still take a value and is not an arm of `mine`'s
+    /// own select (a select never matches itself; waking its own arm would spin).
+    pub fn wake_other_receiver(&mut self, mine: &ArmClaim, wake: &mut Vec<Waker>) {
+        let Some(i) = self
+            .receivers_waiting
+            .iter()
+            .position(|w| w.live() && !w.claim.as_ref().is_some_and(|c| c.same_select(mine)))
+        else {
+            return;
+        };
+        if let Some(w) = self.receivers_waiting.remove(i) {
+            wake.push(w.waker);
+        }
+    }
+
     /// Wakes every waiting receiver and every blocked sender (into `wake`).
     pub fn wake_all(&mut self, wake: &mut Vec<Waker>) {
         wake.extend(self.receivers_waiting.drain(..).map(|w| w.waker));
