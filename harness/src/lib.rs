@@ -4,7 +4,8 @@
 //! Write a pattern once on these primitives ([`task`], [`chan`]); run it with
 //! [`check::Check`], which explores it exhaustively under loom, randomly under shuttle
 //! (random and PCT schedules) and for real on tokio, and reports leaked tasks, deadlocks,
-//! panics and sends on closed channels with a token that replays the failing schedule.
+//! data races on [`cell::RaceCell`]s, panics and sends on closed channels with a token
+//! that replays the failing schedule.
 //!
 //! ```
 //! use harness::{chan, check::Check, task};
@@ -26,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cell;
 pub mod chan;
 pub mod check;
 pub mod context;

@@ -27,6 +27,7 @@ use crate::check::FailureKind;
 use crate::rt::backend::{self, Backend, Lock};
 use crate::rt::exec::{self, Exec, Finding, TaskEnd};
 use crate::rt::panic::{self as rtpanic, FailureSignal};
+use crate::rt::race::SyncClock;
 use crate::track;
 
 /// Why a task did not produce its output.
@@ -67,6 +68,8 @@ struct Outcome<T> {
     result: Option<Result<T, JoinError>>,
     done: bool,
     joiners: Vec<Waker>,
+    /// The task's clock when it ended: a join acquires it (happens-before for `RaceCell`).
+    end: SyncClock,
 }
 
 /// What a task and its handle share.
@@ -98,6 +101,9 @@ impl<T> Core<T> {
         }
         out.done = true;
         out.result = Some(result);
+        if !in_drop {
+            out.end.release();
+        }
         // Set while the lock is held, so that a joiner that sees `done` also sees `finished`.
         self.finished.store(true, Ordering::Release);
         let joiners = std::mem::take(&mut out.joiners);
@@ -176,6 +182,7 @@ impl<T> Future for JoinHandle<T> {
             let result = out.result.take().unwrap_or(Err(JoinError {
                 panic: Some("JoinHandle polled after it returned".into()),
             }));
+            out.end.acquire();
             drop(out);
             if this.waiting {
                 this.waiting = false;
@@ -254,13 +261,8 @@ impl<F: Future> Future for TaskFuture<F> {
                     .map(|n| n.location)
                     .unwrap_or_else(|| "<unknown>".into());
                 if let Some(e) = &this.exec {
-                    e.record(Finding {
-                        kind: FailureKind::Panic,
-                        text: format!(
-                            "panic in task {} \"{}\": {msg}\n    panicked at {at}",
-                            this.core.id, this.name
-                        ),
-                    });
+                    let who = format!("task {} \"{}\"", this.core.id, this.name);
+                    e.record(rtpanic::finding(&msg, &who, &at));
                 }
                 this.core.finish(
                     this.exec.as_deref(),
@@ -355,12 +357,14 @@ where
             result: None,
             done: false,
             joiners: Vec::new(),
+            end: SyncClock::default(),
         }),
         finished: AtomicBool::new(false),
         aborted: AtomicBool::new(false),
         waker: Mutex::new(None),
     });
     if let Some(e) = &exec {
+        e.race.spawned(backend::current_task_id(), id);
         e.add_task(core.clone());
         track::task_spawned(Some(e), id, &name, backend::current_task_id(), site);
     }

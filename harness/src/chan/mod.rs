@@ -30,6 +30,7 @@
 //! ```
 
 mod error;
+mod race;
 mod state;
 
 pub use error::{SendError, TryRecvError, TrySendError};
@@ -86,6 +87,7 @@ fn make<T>(cap: Option<usize>, site: &'static Location<'static>) -> (Sender<T>, 
             senders: 1,
             receivers: 1,
             closed_at: None,
+            race: race::ChanClocks::new(cap),
         }),
         exec,
     });
@@ -153,6 +155,7 @@ impl<T> Sender<T> {
         }
         let msg = st.waiter_id();
         st.buf.push_back((msg, value));
+        st.race.sent(msg, sh.cap);
         let mut wake = Vec::new();
         st.wake_receiver(&mut wake);
         drop(st);
@@ -170,6 +173,7 @@ impl<T> Sender<T> {
         if st.closed_at.is_none() {
             st.closed_at = Some(Location::caller());
         }
+        st.race.closed.release();
         let mut wake = Vec::new();
         st.wake_all(&mut wake);
         sh.report(&st);
@@ -237,6 +241,8 @@ impl<T> Drop for Sender<T> {
         st.senders -= 1;
         let mut wake = Vec::new();
         if st.senders == 0 {
+            // Dropping the last sender closes the channel: a release like `close()`.
+            st.race.closed.release();
             st.wake_all(&mut wake);
         }
         self.shared.report(&st);
@@ -263,14 +269,19 @@ impl<T> Receiver<T> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
+        let before = st.buf.len();
         match st.take(sh.cap, None, &mut wake) {
             Some((msg, v)) => {
+                st.race_received(msg, sh.cap, before);
                 drop(st);
                 track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
                 wake_all(wake);
                 Ok(v)
             }
-            None if st.closed() => Err(TryRecvError::Closed),
+            None if st.closed() => {
+                st.race.closed.acquire();
+                Err(TryRecvError::Closed)
+            }
             None => Err(TryRecvError::Empty),
         }
     }
@@ -381,6 +392,7 @@ impl<T> Future for SendFuture<'_, T> {
         if let Some(id) = self.offer {
             let Some(pos) = st.offer_index(id) else {
                 // A receiver took our value (and, for a select arm, won the select for us).
+                st.race.send_completed(id);
                 drop(st);
                 self.stop_waiting();
                 track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, id);
@@ -445,6 +457,7 @@ impl<T> Future for SendFuture<'_, T> {
             }
             let msg = st.waiter_id();
             st.buf.push_back((msg, value));
+            st.race.sent(msg, sh.cap);
             st.wake_receiver(&mut wake);
             drop(st);
             track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
@@ -452,6 +465,7 @@ impl<T> Future for SendFuture<'_, T> {
             return Poll::Ready(Ok(()));
         }
         let id = st.waiter_id();
+        st.race.offered(id);
         st.offers.push_back(Offer {
             id,
             value,
@@ -539,7 +553,9 @@ impl<T> Future for RecvFuture<'_, T> {
         let sh = self.shared;
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
+        let before = st.buf.len();
         if let Some((msg, v)) = st.take(sh.cap, self.claim.as_ref(), &mut wake) {
+            st.race_received(msg, sh.cap, before);
             self.stop_waiting(&mut st);
             drop(st);
             track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
@@ -547,6 +563,7 @@ impl<T> Future for RecvFuture<'_, T> {
             return Poll::Ready(Some(v));
         }
         if st.closed() && !st.has_value() && self.claim.as_ref().is_none_or(|c| c.try_claim()) {
+            st.race.closed.acquire();
             self.stop_waiting(&mut st);
             return Poll::Ready(None);
         }

@@ -50,6 +50,8 @@ pub(super) struct State<T> {
     pub receivers: usize,
     /// Where `close()` was first called.
     pub closed_at: Option<&'static Location<'static>>,
+    /// Happens-before clocks for `RaceCell` (see `chan::race`).
+    pub race: super::race::ChanClocks,
 }
 
 impl<T> State<T> {

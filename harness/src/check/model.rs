@@ -151,10 +151,7 @@ pub(super) fn record_body_panic(exec: &Exec, payload: &(dyn std::any::Any + Send
     let at = rtpanic::take_note()
         .map(|n| n.location)
         .unwrap_or_else(|| "<unknown>".into());
-    exec.record(exec::Finding {
-        kind: FailureKind::Panic,
-        text: format!("panic in the body (task 0 \"main\"): {msg}\n    panicked at {at}"),
-    });
+    exec.record(rtpanic::finding(&msg, "the body (task 0 \"main\")", &at));
 }
 
 /// Reads the failure out of a checker's panic and the last execution's state.

@@ -395,3 +395,54 @@ backend_atomic!(
     i64,
     [fetch_add, fetch_sub, fetch_and, fetch_nand, fetch_or, fetch_xor, fetch_max, fetch_min]
 );
+
+/// Whether tasks of the current backend really run in parallel (tokio), rather than one at
+/// a time with switches only at scheduling points (loom, shuttle).
+pub(crate) fn is_parallel() -> bool {
+    current() == Backend::Tokio
+}
+
+/// The memory of a `RaceCell`: loom's `UnsafeCell` under loom, so that loom's own causality
+/// check sees every access too, and std's elsewhere.
+pub(crate) enum RawCell<T> {
+    Std(std::cell::UnsafeCell<T>),
+    Loom(loom::cell::UnsafeCell<T>),
+}
+
+impl<T> RawCell<T> {
+    /// A cell of the current backend's kind.
+    pub(crate) fn new(value: T) -> Self {
+        match current() {
+            Backend::Loom => RawCell::Loom(loom::cell::UnsafeCell::new(value)),
+            Backend::Shuttle | Backend::Tokio => RawCell::Std(std::cell::UnsafeCell::new(value)),
+        }
+    }
+
+    /// Reads through a pointer to the value (loom checks the read's causality).
+    ///
+    /// The caller guarantees that no write to the value runs at the same time.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        match self {
+            RawCell::Std(c) => f(c.get()),
+            RawCell::Loom(c) => c.with(f),
+        }
+    }
+
+    /// Writes through a pointer to the value (loom checks the write's causality).
+    ///
+    /// The caller guarantees that no other access to the value runs at the same time.
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        match self {
+            RawCell::Std(c) => f(c.get()),
+            RawCell::Loom(c) => c.with_mut(f),
+        }
+    }
+
+    /// Consumes the cell and returns the value.
+    pub(crate) fn into_inner(self) -> T {
+        match self {
+            RawCell::Std(c) => c.into_inner(),
+            RawCell::Loom(c) => c.into_inner(),
+        }
+    }
+}

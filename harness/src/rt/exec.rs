@@ -57,6 +57,8 @@ pub(crate) struct Exec {
     pub rng: AtomicU64,
     /// The execution's virtual clock (inert on tokio, where time is real).
     pub clock: super::clock::Clock,
+    /// Happens-before state for `RaceCell` (inert until a cell is accessed).
+    pub race: super::race::Detector,
 }
 
 impl Exec {
@@ -81,6 +83,7 @@ impl Exec {
             // every draw to come out the same (tokio's runs reseed it from the check's seed).
             rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
             clock: super::clock::Clock::new(backend, crate::check::tick_limit()),
+            race: super::race::Detector::default(),
         })
     }
 

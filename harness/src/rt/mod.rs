@@ -1,7 +1,9 @@
-//! The checker's machinery: backend dispatch, the execution context and panic plumbing.
+//! The checker's machinery: backend dispatch, the execution context, panic plumbing
+//! and happens-before tracking for data races.
 //! Users never touch this module; primitives and checkers build on it.
 
 pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod exec;
 pub(crate) mod panic;
+pub(crate) mod race;

@@ -49,6 +49,23 @@ pub(crate) fn is_checker_panic(payload: &(dyn Any + Send)) -> bool {
         || m.contains("exceeded max_steps bound")
 }
 
+/// The finding for a panic with message `msg` in `who` at `at`: a panic, or a data race
+/// when the panic is loom's own causality check failing on a `RaceCell`'s loom cell.
+pub(crate) fn finding(msg: &str, who: &str, at: &str) -> exec::Finding {
+    if msg.starts_with("Causality violation") {
+        return exec::Finding {
+            kind: crate::check::FailureKind::Race,
+            text: format!(
+                "WARNING: DATA RACE found by loom's causality check in {who}: {msg}\n    at {at}"
+            ),
+        };
+    }
+    exec::Finding {
+        kind: crate::check::FailureKind::Panic,
+        text: format!("panic in {who}: {msg}\n    panicked at {at}"),
+    }
+}
+
 /// Takes the note the hook left for the last panic on this thread.
 pub(crate) fn take_note() -> Option<PanicNote> {
     LAST.with(|l| l.borrow_mut().take())

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use super::waiters::{Tracked, Waiters};
 use crate::rt::backend::{self, Lock};
+use crate::rt::race::SyncClock;
 
 /// A mutual-exclusion lock around a value of type `T`, like Go's `sync.Mutex` or
 /// `tokio::sync::Mutex`.
@@ -52,6 +53,8 @@ struct State {
     /// Held by a guard, or granted to a waiter that has not taken it yet.
     locked: bool,
     waiters: Waiters,
+    /// What unlocks released: the next lock acquires it (happens-before for `RaceCell`).
+    race: SyncClock,
 }
 
 // SAFETY: the value is reached only through a guard, and the lock state hands out one guard
@@ -67,6 +70,7 @@ impl<T> Mutex<T> {
             state: Lock::new(State {
                 locked: false,
                 waiters: Waiters::default(),
+                race: SyncClock::default(),
             }),
             value: UnsafeCell::new(value),
         }
@@ -106,6 +110,7 @@ impl<T> Mutex<T> {
             return None;
         }
         st.locked = true;
+        st.race.acquire();
         let me = backend::current_task_id();
         self.res.held(me);
         drop(st);
@@ -191,6 +196,7 @@ impl<T> Drop for MutexGuard<'_, T> {
             return;
         };
         m.res.released(self.holder);
+        st.race.release();
         let wake = m.unlock(&mut st);
         drop(st);
         if let Some(w) = wake {
@@ -226,6 +232,7 @@ impl<'a, T> Future for MutexLockFuture<'a, T> {
                 Some(false) => return Poll::Pending,
                 Some(true) => {
                     let w = st.waiters.remove(id).expect("the waiter is queued");
+                    st.race.acquire();
                     drop(st);
                     self.waiter = None;
                     m.res.done();
@@ -236,6 +243,7 @@ impl<'a, T> Future for MutexLockFuture<'a, T> {
         }
         if !st.locked {
             st.locked = true;
+            st.race.acquire();
             let me = backend::current_task_id();
             m.res.held(me);
             drop(st);
