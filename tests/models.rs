@@ -24,8 +24,22 @@ fn every_model_reaches_its_expected_verdict_under_every_checker() {
         }
     }
     for model in models::all() {
+        if model.expect.is_pending() {
+            // Its detector has not landed: the verdict is shown by `leakproof check`, not
+            // asserted here.
+            eprintln!("{}: {} (not asserted)", model.name, model.expect);
+            continue;
+        }
         for &checker in model.checkers {
+            let started = std::time::Instant::now();
             let result = model.check(checker, &Options::default());
+            // Shown with `--nocapture`: which model makes this test slow.
+            eprintln!(
+                "{:<34} {:<8} {:>10.2?}",
+                model.name,
+                checker.to_string(),
+                started.elapsed()
+            );
             if !model.expect.matches(&result) {
                 let got = match &result {
                     Ok(s) => format!("pass after {} executions", s.executions),
@@ -54,6 +68,17 @@ fn every_model_has_a_buggy_twin_or_is_one_and_names_are_unique() {
     assert_eq!(names.len(), all.len(), "model names must be unique");
     assert!(all.iter().any(|m| matches!(m.expect, Expect::Fail(_))));
     assert!(all.iter().any(|m| m.expect == Expect::Pass));
+}
+
+#[test]
+fn a_pending_verdict_never_counts_as_expected() {
+    let pending = Expect::Pending(FailureKind::Race);
+    assert!(pending.is_pending());
+    assert!(!pending.matches(&Ok(Default::default())));
+    let model = models::find("worker-pool/count-lost-update").unwrap();
+    let failure = model.check(Checker::Pct, &Options::default()).unwrap_err();
+    assert!(!Expect::Pending(failure.kind).matches(&Err(failure)));
+    assert_eq!(pending.to_string(), "pending: race");
 }
 
 #[test]
@@ -108,4 +133,174 @@ fn leaky_first_wins_report_names_the_losers_their_spawn_site_and_the_send() {
             }
         }
     }
+}
+
+/// The 1-based line of the first line equal to `line` (trimmed) after `anchor` in `src`.
+fn line_after(src: &str, anchor: &str, line: &str) -> usize {
+    let start = src.find(anchor).expect("anchor is in the file");
+    let before = src[..start].lines().count();
+    before
+        + src[start..]
+            .lines()
+            .position(|l| l.trim() == line)
+            .expect("line follows the anchor")
+        + 1
+}
+
+const ALL: [Checker; 4] = [
+    Checker::Loom,
+    Checker::Shuttle,
+    Checker::Pct,
+    Checker::Tokio,
+];
+
+#[test]
+fn unbounded_spawn_report_gives_the_live_task_count() {
+    let model = models::find("bounded-spawn/unbounded").unwrap();
+    for checker in ALL {
+        let failure = model.check(checker, &Options::default()).unwrap_err();
+        assert_eq!(
+            failure.kind,
+            FailureKind::Panic,
+            "{checker}: {}",
+            failure.report
+        );
+        let r = &failure.report;
+        assert!(r.contains("panic in task "), "{r}");
+        assert!(r.contains(" \"request-"), "names the request task:\n{r}");
+        assert!(
+            r.contains("request tasks in flight at once, over the cap of "),
+            "{r}"
+        );
+        assert!(
+            r.contains(" live tasks in all, the caller included)"),
+            "{r}"
+        );
+        assert!(
+            r.contains("created by task 0 \"main\" at patterns/src/bounded_spawn.rs:"),
+            "lists the live request tasks with their spawn site:\n{r}"
+        );
+    }
+}
+
+#[test]
+fn pipeline_leak_names_the_blocked_stage_and_its_channel() {
+    let src = include_str!("../patterns/src/pipeline.rs");
+    let anchor = "pub fn square(input";
+    let send = line_after(src, anchor, "let _ = o.tx.send(n * n).await;");
+    let made = line_after(src, anchor, "let out = link(capacity);");
+    let model = models::find("pipeline/stop-early-leaky").unwrap();
+    for checker in ALL {
+        let failure = model.check(checker, &Options::default()).unwrap_err();
+        assert_eq!(
+            failure.kind,
+            FailureKind::Leak,
+            "{checker}: {}",
+            failure.report
+        );
+        let r = &failure.report;
+        assert!(r.contains("\"square\" [chan send]"), "{checker}:\n{r}");
+        assert!(
+            r.contains(&format!("blocked at patterns/src/pipeline.rs:{send}:")),
+            "{checker}: the square stage's send, line {send}:\n{r}"
+        );
+        assert!(
+            r.contains(&format!(
+                "(cap 1, len 1) created at patterns/src/pipeline.rs:{made}:"
+            )),
+            "{checker}: its output link, line {made}:\n{r}"
+        );
+        assert!(r.contains("no live receiver will read it"), "{r}");
+        assert!(!r.contains("task 0 \"main\" ["), "{r}");
+    }
+}
+
+#[test]
+fn closed_send_reports_name_the_sender_and_where_the_channel_was_closed() {
+    let fan_in = include_str!("../patterns/src/fan_in.rs");
+    let producer_close = line_after(fan_in, "pub async fn merge_each_closes", "tx.close();");
+    let pool = include_str!("../patterns/src/worker_pool.rs");
+    let pool_close = line_after(pool, "async fn pool<", "results_tx.close();");
+    for (name, sender, closed_at) in [
+        (
+            "fan-in/merge-each-closes",
+            "\"producer-",
+            format!("closed at patterns/src/fan_in.rs:{producer_close}:"),
+        ),
+        (
+            "worker-pool/close-results-early",
+            "\"worker-",
+            format!("closed at patterns/src/worker_pool.rs:{pool_close}:"),
+        ),
+    ] {
+        let model = models::find(name).unwrap();
+        for checker in ALL {
+            let failure = model.check(checker, &Options::default()).unwrap_err();
+            assert_eq!(failure.kind, FailureKind::ClosedSend, "{name} {checker}");
+            let r = &failure.report;
+            assert!(r.contains("send on closed channel: task "), "{r}");
+            assert!(
+                r.contains(sender),
+                "{name} {checker}: names the sender:\n{r}"
+            );
+            assert!(
+                r.contains(&closed_at),
+                "{name} {checker}: {closed_at}:\n{r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lost_update_report_gives_the_short_count() {
+    let model = models::find("worker-pool/count-lost-update").unwrap();
+    for checker in ALL {
+        let failure = model.check(checker, &Options::default()).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Panic, "{checker}");
+        assert!(
+            failure.report.contains("lost update: the pool counted "),
+            "{}",
+            failure.report
+        );
+    }
+}
+
+/// The reason `pipeline/stop-early` leaves loom out (see `models/src/pipeline.rs`).
+#[test]
+#[ignore = "harness bug: under loom a select! receive arm misses the wake-up of a bounded \
+            channel that gets values and is then closed by a sender that also drops a \
+            receiver of the select's other channel (false deadlock); shuttle and PCT pass \
+            the same body"]
+fn select_recv_arm_sees_close_after_buffered_values_under_loom() {
+    use harness::{chan, check::Check, task};
+    Check::new("select-recv-close-loom")
+        .loom()
+        .run(|| async {
+            let (tx, rx) = chan::bounded::<u32>(1);
+            let (done_tx, done_rx) = chan::bounded::<()>(0);
+            // The sender also holds a receiver of `done` (the pipeline's stages do), and
+            // drops it as it ends.
+            let done_too = done_rx.clone();
+            task::spawn(async move {
+                let _done = done_too;
+                for i in 1..=2 {
+                    tx.send(i).await.unwrap();
+                }
+                tx.close();
+            });
+            let mut got = Vec::new();
+            loop {
+                let v = harness::select! {
+                    v = rx.recv() => v,
+                    _ = done_rx.recv() => None,
+                };
+                match v {
+                    Some(v) => got.push(v),
+                    None => break,
+                }
+            }
+            drop(done_tx);
+            assert_eq!(got, [1, 2]);
+        })
+        .unwrap();
 }

@@ -3,6 +3,11 @@
 //!
 //! Next to it, the seed's first mistake: "first response wins", where the losers block
 //! forever on a send that nobody will ever receive (a goroutine leak), and its fix.
+//!
+//! And closing from the wrong side: several producers share one channel, and each closes it
+//! when it is done ([`merge_each_closes`]); the first to finish closes it under the others,
+//! whose next send is a "send on closed channel". The channel must be closed once, by
+//! whoever knows that every producer is done ([`merge`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -137,4 +142,65 @@ where
         .recv()
         .await
         .expect("the query holds a sender, so the channel cannot close")
+}
+
+/// Merges the values of several producers (one task each, `producer-<i>`) into one shared
+/// channel and returns them as they arrive; each producer's values keep their order.
+///
+/// No producer closes the channel: each owns a sender, and the channel closes when the last
+/// of them is dropped, that is once every producer is done (Go: `wg.Wait(); close(out)` in
+/// one place, never in the producers).
+///
+/// ```
+/// # harness::check::Check::new("doc-merge").shuttle(10).run(|| async {
+/// let mut all = patterns::fan_in::merge(vec![vec![1u64, 2], vec![3]]).await;
+/// all.sort();
+/// assert_eq!(all, vec![1, 2, 3]);
+/// # }).unwrap();
+/// ```
+pub async fn merge<T: Send + 'static>(producers: Vec<Vec<T>>) -> Vec<T> {
+    let (tx, rx) = chan::bounded::<T>(0);
+    for (i, values) in producers.into_iter().enumerate() {
+        let tx = tx.clone();
+        task::spawn_named(format!("producer-{i}"), async move {
+            for v in values {
+                // Nobody closes the channel while a producer holds a sender: cannot fail.
+                let _ = tx.send(v).await;
+            }
+        });
+    }
+    drop(tx);
+    drain(&rx).await
+}
+
+/// BUGGY TWIN: merges like [`merge`], but each producer closes the shared channel when it
+/// has sent its own values, as if it were the only one.
+///
+/// The first producer to finish closes the channel while the others still have values to
+/// send: their next send fails and is reported as "send on closed channel"
+/// (`FailureKind::ClosedSend`; Go panics there), and their remaining values are lost.
+pub async fn merge_each_closes<T: Send + 'static>(producers: Vec<Vec<T>>) -> Vec<T> {
+    let (tx, rx) = chan::bounded::<T>(0);
+    for (i, values) in producers.into_iter().enumerate() {
+        let tx = tx.clone();
+        task::spawn_named(format!("producer-{i}"), async move {
+            for v in values {
+                if tx.send(v).await.is_err() {
+                    return;
+                }
+            }
+            tx.close();
+        });
+    }
+    drop(tx);
+    drain(&rx).await
+}
+
+/// Every value until the channel is closed and drained.
+async fn drain<T: Send>(rx: &Receiver<T>) -> Vec<T> {
+    let mut all = Vec::new();
+    while let Some(v) = rx.recv().await {
+        all.push(v);
+    }
+    all
 }
