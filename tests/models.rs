@@ -304,3 +304,33 @@ fn select_recv_arm_sees_close_after_buffered_values_under_loom() {
         })
         .unwrap();
 }
+
+#[test]
+fn racy_count_report_names_two_workers_and_the_cell() {
+    let src = include_str!("../patterns/src/worker_pool.rs");
+    let update = line_after(src, "pub async fn count_jobs_racy", "c.set(c.get() + 1);");
+    let model = models::find("worker-pool/count-racy").unwrap();
+    for checker in ALL {
+        let failure = model.check(checker, &Options::default()).unwrap_err();
+        assert_eq!(
+            failure.kind,
+            FailureKind::Race,
+            "{checker}: {}",
+            failure.report
+        );
+        let r = &failure.report;
+        assert!(
+            r.contains("DATA RACE on RaceCell #")
+                && r.contains("created at patterns/src/worker_pool.rs:"),
+            "{r}"
+        );
+        assert!(
+            r.matches(" \"worker-").count() >= 2,
+            "both accesses' workers are named:\n{r}"
+        );
+        assert!(
+            r.contains(&format!("patterns/src/worker_pool.rs:{update}:")),
+            "the racing update, line {update}:\n{r}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! | pattern | file | correct versions | buggy twins (what leakproof reports) |
 //! |---|---|---|---|
 //! | fan-out / fan-in | [`fan_in`] | [`fan_in::fan_in`], [`fan_in::first_response`], [`fan_in::merge`] | [`fan_in::first_response_leaky`] (leak), [`fan_in::merge_each_closes`] (send on closed channel: closed from the wrong side) |
-//! | worker pool | [`worker_pool`] | [`worker_pool::worker_pool`], [`worker_pool::count_jobs`] | [`worker_pool::worker_pool_closes_early`] (send on closed channel), [`worker_pool::count_jobs_racy`] (data race), [`worker_pool::count_jobs_lost_update`] (lost update: the model's count fails, panic) |
+//! | worker pool | [`worker_pool`] | [`worker_pool::worker_pool`], [`worker_pool::count_jobs`], [`worker_pool::count_jobs_locked`] | [`worker_pool::worker_pool_closes_early`] (send on closed channel), [`worker_pool::count_jobs_racy`] (data race), [`worker_pool::count_jobs_lost_update`] (lost update: the model's count fails, panic) |
 //! | pipeline | [`pipeline`] | [`pipeline::squares`], [`pipeline::first_squares`] | [`pipeline::first_squares_leaky`] (leak: the sink stops reading early) |
 //! | bounded spawning | [`bounded_spawn`] | [`bounded_spawn::serve`] | [`bounded_spawn::serve_unbounded`] (the model's bound "at most N alive" fails, panic) |
 //!

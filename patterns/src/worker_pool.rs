@@ -13,14 +13,17 @@
 //!   same value and one increment is lost ([`count_jobs_lost_update`]; the count comes out
 //!   short, which the model's property catches as a `FailureKind::Panic`).
 //!
-//! The fixes: [`worker_pool`] (close after the workers, not after the jobs) and
-//! [`count_jobs`] (one atomic read-modify-write, `fetch_add`).
+//! The fixes: [`worker_pool`] (close after the workers, not after the jobs),
+//! [`count_jobs`] (one atomic read-modify-write, `fetch_add`) and [`count_jobs_locked`]
+//! (the same shared memory, under a mutex).
 
 use std::future::Future;
 use std::sync::Arc;
 
+use harness::cell::RaceCell;
 use harness::chan;
 use harness::sync::atomic::{AtomicU64, Ordering};
+use harness::sync::Mutex;
 use harness::task;
 
 /// When the results channel gets closed.
@@ -160,7 +163,7 @@ pub async fn count_jobs_lost_update(workers: usize, jobs: u64) -> u64 {
     counter.load(Ordering::SeqCst)
 }
 
-/// BUGGY TWIN: counts the processed jobs in plain shared memory (a `RaceCell`, leakproof's
+/// BUGGY TWIN: counts the processed jobs in plain shared memory (a [`RaceCell`], leakproof's
 /// stand-in for an unsynchronised variable) that every worker reads and writes with no
 /// lock: a data race (`FailureKind::Race`), whether or not an increment happens to get lost
 /// in a given run.
@@ -178,24 +181,27 @@ pub async fn count_jobs_racy(workers: usize, jobs: u64) -> u64 {
     counter.get()
 }
 
-/// A stand-in for `harness::cell::RaceCell` until it lands: the same API, memory-safe, but
-/// no race detection (hence the model of [`count_jobs_racy`] is `Expect::Pending`).
-/// Replace it with `use harness::cell::RaceCell;` once `harness::cell` exists.
-struct RaceCell<T>(std::sync::Mutex<T>);
-
-impl<T> RaceCell<T> {
-    fn new(value: T) -> Self {
-        RaceCell(std::sync::Mutex::new(value))
-    }
-
-    fn get(&self) -> T
-    where
-        T: Copy,
-    {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn set(&self, value: T) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = value;
-    }
+/// Counts like [`count_jobs_racy`], in the same unsynchronised cell, but each worker holds
+/// a [`Mutex`] around its read and write (Go: `mu.Lock(); count++; mu.Unlock()`), and the
+/// caller reads the count only once the pool is done: every access is ordered, no race.
+///
+/// ```
+/// # harness::check::Check::new("doc-count-jobs-locked").shuttle(10).run(|| async {
+/// assert_eq!(patterns::worker_pool::count_jobs_locked(2, 5).await, 5);
+/// # }).unwrap();
+/// ```
+pub async fn count_jobs_locked(workers: usize, jobs: u64) -> u64 {
+    let counter = Arc::new(RaceCell::new(0u64));
+    let lock = Arc::new(Mutex::new(()));
+    let (c, l) = (counter.clone(), lock.clone());
+    worker_pool(workers, (1..=jobs).collect(), move |job: u64| {
+        let (c, l) = (c.clone(), l.clone());
+        async move {
+            let _guard = l.lock().await;
+            c.set(c.get() + 1);
+            job
+        }
+    })
+    .await;
+    counter.get()
 }
