@@ -798,3 +798,63 @@ fn errors_implement_display_and_error() {
     assert_eq!(e, copy);
     assert_ne!(TryRecvError::Empty, TryRecvError::Closed);
 }
+
+/// A receiver whose select has a receive arm on a full buffered channel must take the
+/// buffered value, even while the sender is parked in a select send on that channel and
+/// the receiver's other arm is a send nobody takes. Found by the `pubsub` model (the
+/// broker and a subscriber draining while it unsubscribes): loom reaches a state where the
+/// broker waits in `select { send ch#2, ctx.done() }` and the leaver in
+/// `select { send ch#1, recv ch#2 }` with neither woken (`lp1:loom:2:1959`, seen on
+/// 2026-11-29); 20000 shuttle and 20000 PCT executions did not.
+#[test]
+#[ignore = "harness bug: under loom a select's receive arm on a cap-1 channel misses the \
+            value while the sender is parked in a select send (false deadlock, lp1:loom:2:1959)"]
+fn a_select_receive_meets_a_select_send_parked_on_a_full_buffer_under_loom() {
+    use harness::context::Context;
+    Check::new("select-recv-vs-parked-select-send")
+        .loom()
+        .run(|| async {
+            let ctx = Context::background();
+            let (cmd_tx, cmd_rx) = chan::bounded::<u32>(0);
+            let (tx, rx) = chan::bounded::<u32>(1);
+            let broker = task::spawn_named("broker", async move {
+                let mut tx = Some(tx);
+                loop {
+                    let cmd = harness::select! {
+                        c = cmd_rx.recv() => c,
+                        _ = ctx.done() => None,
+                    };
+                    match cmd {
+                        Some(100) | None => return,
+                        Some(0) => tx = None,
+                        Some(v) => {
+                            if let Some(tx) = &tx {
+                                harness::select! {
+                                    r = tx.send(v) => r.unwrap(),
+                                    _ = ctx.done() => {}
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+            let leave_tx = cmd_tx.clone();
+            let leaver = task::spawn_named("leaver", async move {
+                let mut got = vec![rx.recv().await.unwrap()];
+                harness::time::sleep(std::time::Duration::from_millis(20)).await;
+                loop {
+                    harness::select! {
+                        _ = leave_tx.send(0) => return got,
+                        v = rx.recv() => got.push(v.unwrap()),
+                    }
+                }
+            });
+            for v in 1..=3 {
+                cmd_tx.send(v).await.unwrap();
+            }
+            assert_eq!(leaver.await.unwrap()[0], 1);
+            cmd_tx.send(100).await.unwrap();
+            broker.await.unwrap();
+        })
+        .unwrap();
+}

@@ -12,9 +12,12 @@
 //! ```
 
 pub mod bounded_spawn;
+pub mod cancel;
 pub mod diagram;
 pub mod fan_in;
+pub mod multiplex;
 pub mod pipeline;
+pub mod pubsub;
 pub mod regressions;
 pub mod worker_pool;
 
@@ -200,6 +203,9 @@ pub fn all() -> Vec<Model> {
     models.extend(worker_pool::models());
     models.extend(pipeline::models());
     models.extend(bounded_spawn::models());
+    models.extend(cancel::models());
+    models.extend(multiplex::models());
+    models.extend(pubsub::models());
     models
 }
 
