@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use harness::cell::RaceCell;
 use harness::check::{Check, Checker, Failure, FailureKind};
-use harness::sync::Mutex;
+use harness::context::Context;
+use harness::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use harness::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
 use harness::{chan, task};
 
 const ALL: [Checker; 4] = [
@@ -127,6 +129,27 @@ fn check_then_set_lazy_init_from_three_tasks_races() {
             h.await.unwrap();
         }
     });
+}
+
+#[test]
+fn a_flag_published_with_relaxed_orderings_races() {
+    let failures = races("relaxed flag", || async {
+        let data = Arc::new(RaceCell::new(0u32));
+        let ready = Arc::new(AtomicBool::new(false));
+        let (d, r) = (data.clone(), ready.clone());
+        task::spawn_named("publisher", async move {
+            d.set(42);
+            r.store(true, Ordering::Relaxed);
+        });
+        while !ready.load(Ordering::Relaxed) {
+            task::yield_now().await;
+        }
+        let _ = data.get();
+    });
+    for f in &failures {
+        assert!(f.report.contains("read by task 0 \"main\""), "{f}");
+        assert!(f.report.contains("previous write by task"), "{f}");
+    }
 }
 
 /// The race is seen the same way whatever the real timing on tokio: the reader runs long
@@ -323,5 +346,309 @@ fn dropping_the_last_sender_orders_like_close() {
         });
         assert_eq!(rx.recv().await, None);
         assert_eq!(cell.get(), 5);
+    });
+}
+
+#[test]
+fn rwlock_write_unlock_orders_before_later_reads_and_writes() {
+    no_race("rwlock write edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let lock = Arc::new(RwLock::new(()));
+        let mut handles = Vec::new();
+        for i in 0..2u32 {
+            let (c, l) = (cell.clone(), lock.clone());
+            handles.push(task::spawn(async move {
+                if i == 0 {
+                    let _w = l.write().await;
+                    c.set(1);
+                } else {
+                    let _r = l.read().await;
+                    let _ = c.get();
+                }
+            }));
+        }
+        {
+            let _w = lock.write().await;
+            cell.set(2);
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn rwlock_read_unlock_orders_before_the_next_write() {
+    no_race("rwlock read edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let lock = Arc::new(RwLock::new(()));
+        let (c, l) = (cell.clone(), lock.clone());
+        let t = task::spawn(async move {
+            let _r = l.read().await;
+            let _ = c.get();
+        });
+        {
+            let _w = lock.write().await;
+            cell.set(2);
+        }
+        t.await.unwrap();
+    });
+}
+
+#[test]
+fn try_read_and_try_write_order_like_read_and_write() {
+    no_race("rwlock try edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let lock = Arc::new(RwLock::new(()));
+        let (c, l) = (cell.clone(), lock.clone());
+        let t = task::spawn(async move {
+            loop {
+                if let Some(_r) = l.try_read() {
+                    let _ = c.get();
+                    break;
+                }
+                task::yield_now().await;
+            }
+        });
+        loop {
+            if let Some(_w) = lock.try_write() {
+                cell.set(2);
+                break;
+            }
+            task::yield_now().await;
+        }
+        t.await.unwrap();
+    });
+}
+
+/// The signaller never touches the mutex and the flag that ends its loop is relaxed: only
+/// the signal orders its write before the woken waiter's read.
+#[test]
+fn a_signal_orders_before_the_woken_wait_returns() {
+    for broadcast in [false, true] {
+        no_race(
+            &format!("cond edge (broadcast: {broadcast})"),
+            move || async move {
+                let cell = Arc::new(RaceCell::new(0u32));
+                let m = Arc::new(Mutex::new(()));
+                let cond = Arc::new(Cond::new());
+                let woke = Arc::new(AtomicBool::new(false));
+                let guard = m.lock().await;
+                let (c, cv, w) = (cell.clone(), cond.clone(), woke.clone());
+                task::spawn(async move {
+                    c.set(5);
+                    while !w.load(Ordering::Relaxed) {
+                        if broadcast {
+                            cv.broadcast();
+                        } else {
+                            cv.signal();
+                        }
+                        task::yield_now().await;
+                    }
+                });
+                let guard = cond.wait(guard).await;
+                woke.store(true, Ordering::Relaxed);
+                assert_eq!(cell.get(), 5);
+                drop(guard);
+            },
+        );
+    }
+}
+
+#[test]
+fn cond_wait_keeps_the_mutex_edges() {
+    no_race("cond mutex edge", || async {
+        let state = Arc::new((Mutex::new(false), Cond::new()));
+        let cell = Arc::new(RaceCell::new(0u32));
+        let (s, c) = (state.clone(), cell.clone());
+        task::spawn(async move {
+            let mut ready = s.0.lock().await;
+            c.set(5);
+            *ready = true;
+            drop(ready);
+            s.1.signal();
+        });
+        let mut ready = state.0.lock().await;
+        while !*ready {
+            ready = state.1.wait(ready).await;
+        }
+        assert_eq!(cell.get(), 5);
+    });
+}
+
+#[test]
+fn waitgroup_done_orders_before_wait_returns() {
+    no_race("waitgroup edge", || async {
+        let cells: Arc<Vec<RaceCell<u32>>> = Arc::new((0..2).map(|_| RaceCell::new(0)).collect());
+        let wg = WaitGroup::new();
+        for i in 0..2 {
+            wg.add(1);
+            let (cells, wg) = (cells.clone(), wg.clone());
+            task::spawn(async move {
+                cells[i].set(i as u32 + 1);
+                wg.done();
+            });
+        }
+        wg.wait().await;
+        assert_eq!(cells[0].get() + cells[1].get(), 3);
+    });
+}
+
+#[test]
+fn once_orders_the_initialisation_before_every_caller() {
+    no_race("once edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let once = Arc::new(Once::new());
+        let (c, o) = (cell.clone(), once.clone());
+        let t = task::spawn(async move {
+            o.call_once(|| async { c.set(1) }).await;
+            assert_eq!(c.get(), 1);
+        });
+        let c = cell.clone();
+        once.call_once(|| async move { c.set(1) }).await;
+        assert_eq!(cell.get(), 1);
+        t.await.unwrap();
+    });
+}
+
+#[test]
+fn a_semaphore_release_orders_before_the_next_acquire() {
+    no_race("semaphore edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let sem = Arc::new(Semaphore::new(1));
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            let (c, s) = (cell.clone(), sem.clone());
+            handles.push(task::spawn(async move {
+                let _p = s.acquire().await;
+                c.with_mut(|n| *n += 1);
+            }));
+        }
+        let _p = loop {
+            if let Some(p) = sem.try_acquire() {
+                break p;
+            }
+            task::yield_now().await;
+        };
+        cell.with_mut(|n| *n += 1);
+        drop(_p);
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn cancel_orders_before_done_returns() {
+    no_race("context edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let (ctx, cancel) = Context::background().with_cancel();
+        let c = cell.clone();
+        task::spawn(async move {
+            c.set(5);
+            cancel.cancel();
+        });
+        ctx.done().await;
+        assert_eq!(cell.get(), 5);
+        assert!(ctx.err().is_some());
+    });
+}
+
+#[test]
+fn a_winning_select_arm_gets_the_edge_of_its_operation() {
+    no_race("select recv edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let (_never_tx, never_rx) = chan::bounded::<u32>(0);
+        let c = cell.clone();
+        task::spawn(async move {
+            c.set(5);
+            tx.send(1).await.unwrap();
+        });
+        harness::select! {
+            v = rx.recv() => assert_eq!(v, Some(1)),
+            _ = never_rx.recv() => unreachable!(),
+        }
+        assert_eq!(cell.get(), 5);
+    });
+    no_race("select send edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let (tx, rx) = chan::bounded::<u32>(0);
+        let (_never_tx, never_rx) = chan::bounded::<u32>(0);
+        let c = cell.clone();
+        let t = task::spawn(async move {
+            c.set(5);
+            assert_eq!(rx.recv().await, Some(1));
+        });
+        harness::select! {
+            r = tx.send(1) => r.unwrap(),
+            _ = never_rx.recv() => unreachable!(),
+        }
+        // The receive completed before our select's send arm did.
+        assert_eq!(cell.get(), 5);
+        drop(t);
+    });
+    no_race("select done edge", || async {
+        let cell = Arc::new(RaceCell::new(0u32));
+        let (ctx, cancel) = Context::background().with_cancel();
+        let (_never_tx, never_rx) = chan::bounded::<u32>(0);
+        let c = cell.clone();
+        task::spawn(async move {
+            c.set(5);
+            cancel.cancel();
+        });
+        harness::select! {
+            _ = ctx.done() => {}
+            _ = never_rx.recv() => unreachable!(),
+        }
+        assert_eq!(cell.get(), 5);
+    });
+}
+
+#[test]
+fn release_and_acquire_atomics_order_like_go_atomics() {
+    for (store, load) in [
+        (Ordering::Release, Ordering::Acquire),
+        (Ordering::SeqCst, Ordering::SeqCst),
+    ] {
+        no_race(
+            &format!("atomic edge {store:?}/{load:?}"),
+            move || async move {
+                let data = Arc::new(RaceCell::new(0u32));
+                let ready = Arc::new(AtomicBool::new(false));
+                let (d, r) = (data.clone(), ready.clone());
+                task::spawn(async move {
+                    d.set(42);
+                    r.store(true, store);
+                });
+                while !ready.load(load) {
+                    task::yield_now().await;
+                }
+                assert_eq!(data.get(), 42);
+            },
+        );
+    }
+}
+
+/// A counter bumped with `AcqRel` read-modify-writes: the last task to finish (it sees the
+/// count of the others) reads what every other task wrote.
+#[test]
+fn acq_rel_read_modify_writes_order_the_tasks() {
+    no_race("atomic rmw edge", || async {
+        let cells: Arc<Vec<RaceCell<u32>>> = Arc::new((0..2).map(|_| RaceCell::new(0)).collect());
+        let finished = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = chan::unbounded::<u32>();
+        for i in 0..2 {
+            let (cells, finished, tx) = (cells.clone(), finished.clone(), tx.clone());
+            task::spawn(async move {
+                cells[i].set(1);
+                if finished.fetch_add(1, Ordering::AcqRel) == 1 {
+                    let sum = cells[0].get() + cells[1].get();
+                    let _ = tx.try_send(sum);
+                }
+            });
+        }
+        drop(tx);
+        assert_eq!(rx.recv().await, Some(2));
     });
 }

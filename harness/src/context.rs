@@ -47,6 +47,7 @@ use std::time::Duration;
 
 use crate::rt::backend::Lock;
 use crate::rt::exec;
+use crate::rt::race::SyncClock;
 use crate::time::{Instant, Timer, Waiting};
 use crate::track;
 
@@ -95,6 +96,8 @@ struct State {
     next_waiter: u64,
     /// Contexts derived from this one, cancelled with it.
     children: Vec<Weak<Node>>,
+    /// What cancelling released: `done()` returning and `err()` seeing it acquire it.
+    race: SyncClock,
 }
 
 /// What setting a context's error leaves to do once its lock is released.
@@ -111,6 +114,7 @@ impl State {
             return None;
         }
         self.err = Some(err);
+        self.race.release();
         Some(Fallout {
             err,
             waiters: std::mem::take(&mut self.waiters),
@@ -213,6 +217,7 @@ impl Context {
                     waiters: Vec::new(),
                     next_waiter: 0,
                     children: Vec::new(),
+                    race: SyncClock::default(),
                 }),
                 site,
             })
@@ -273,6 +278,7 @@ impl Context {
         let node = self.node.as_ref()?;
         let mut st = node.state.lock();
         if let Some(err) = st.err {
+            st.race.acquire();
             return Some(err);
         }
         if !node.deadline_passed() {
@@ -366,6 +372,7 @@ impl Future for Done<'_> {
         let mut st = node.state.lock();
         if st.err.is_some() {
             // Whoever set the error took our waiter entry with the others.
+            st.race.acquire();
             drop(st);
             return this.finish();
         }

@@ -92,6 +92,17 @@ impl SyncClock {
         with_detector(|d, me| d.release(me, &mut self.0, false));
     }
 
+    /// The running task releases into this clock, replacing what earlier releases left
+    /// (a store-release starts a new release sequence).
+    pub(crate) fn release_store(&mut self) {
+        with_detector(|d, me| d.release(me, &mut self.0, true));
+    }
+
+    /// Forgets what earlier releases left (a relaxed store ends a release sequence).
+    pub(crate) fn clear(&mut self) {
+        self.0 = VClock::default();
+    }
+
     /// The running task acquires what this clock holds (lock, receive...).
     pub(crate) fn acquire(&self) {
         if self.0.is_empty() {
@@ -105,6 +116,87 @@ impl SyncClock {
         let mut c = SyncClock::default();
         c.release();
         c
+    }
+}
+
+/// What an atomic operation does to the atomic's clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AtomicEffect {
+    /// A load with this ordering (acquires with `Acquire`, `AcqRel`, `SeqCst`).
+    Load(Ordering),
+    /// A store with this ordering (releases with `Release`, `AcqRel`, `SeqCst`; a relaxed
+    /// store ends the release sequence).
+    Store(Ordering),
+    /// A read-modify-write with this ordering: acquires and releases as its ordering says,
+    /// and continues the release sequence either way.
+    Rmw(Ordering),
+}
+
+fn acquires(o: Ordering) -> bool {
+    matches!(o, Ordering::Acquire | Ordering::AcqRel | Ordering::SeqCst)
+}
+
+fn releases(o: Ordering) -> bool {
+    matches!(o, Ordering::Release | Ordering::AcqRel | Ordering::SeqCst)
+}
+
+/// The happens-before clock of one atomic: store-release / load-acquire pairs order the
+/// tasks that make them, `Relaxed` accesses order nothing.
+#[derive(Debug, Default)]
+pub(crate) struct AtomicClock(Mutex<SyncClock>);
+
+impl AtomicClock {
+    /// Runs the atomic operation `op` and applies `effect` of its result to the clock.
+    ///
+    /// On tokio the clock's lock is held around the operation, so that the clock changes in
+    /// the order the operations really took effect. Under loom and shuttle the operation is
+    /// itself the scheduling point and nothing runs between its end and the bookkeeping, so
+    /// the lock is taken after it (holding it across a scheduling point would block the one
+    /// OS thread that runs every task).
+    pub(crate) fn run<R>(
+        &self,
+        op: impl FnOnce() -> R,
+        effect: impl FnOnce(&R) -> AtomicEffect,
+    ) -> R {
+        let on = || exec::with_current(|e| e.is_some_and(|e| e.race.is_on()));
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (r, mut clock) = if backend::is_parallel() && on() {
+            let clock = lock();
+            (op(), clock)
+        } else {
+            // Whether the detector is on is asked after the operation: under the model
+            // checkers another task may switch it on at the operation's scheduling point.
+            // On tokio, a detector switched on during the operation only missed releases
+            // that ordered no cell access yet.
+            let r = op();
+            if !on() {
+                return r;
+            }
+            (r, lock())
+        };
+        match effect(&r) {
+            AtomicEffect::Load(o) => {
+                if acquires(o) {
+                    clock.acquire();
+                }
+            }
+            AtomicEffect::Store(o) => {
+                if releases(o) {
+                    clock.release_store();
+                } else {
+                    clock.clear();
+                }
+            }
+            AtomicEffect::Rmw(o) => {
+                if acquires(o) {
+                    clock.acquire();
+                }
+                if releases(o) {
+                    clock.release();
+                }
+            }
+        }
+        r
     }
 }
 

@@ -22,6 +22,12 @@
 //! }).unwrap();
 //! ```
 //!
+//! For [`RaceCell`](crate::cell::RaceCell)'s race detector, a store or read-modify-write with
+//! `Release`, `AcqRel` or `SeqCst` happens before a load with `Acquire`, `AcqRel` or `SeqCst`
+//! that reads from it (or from a read-modify-write after it); `Relaxed` orders nothing, on
+//! every backend (shuttle runs every atomic as `SeqCst`, the detector still honours the
+//! ordering written).
+//!
 //! Like every harness primitive, an atomic belongs to the execution it was created in:
 //! create it inside the checked body (they cannot be `static`). `get_mut` is not offered
 //! (loom's atomics have no such access); use [`AtomicUsize::into_inner`] and friends.
@@ -29,8 +35,17 @@
 use std::fmt;
 
 use crate::rt::backend;
+use crate::rt::race::{AtomicClock, AtomicEffect};
 
 pub use std::sync::atomic::Ordering;
+
+/// A compare-and-swap is a read-modify-write when it succeeds, a load when it fails.
+fn cas_effect<T>(r: &Result<T, T>, success: Ordering, failure: Ordering) -> AtomicEffect {
+    match r {
+        Ok(_) => AtomicEffect::Rmw(success),
+        Err(_) => AtomicEffect::Load(failure),
+    }
+}
 
 /// Declares one public atomic type over its backend enum.
 macro_rules! atomic {
@@ -40,7 +55,7 @@ macro_rules! atomic {
         [$($(#[$mdoc:meta])* $rmw:ident),*]
     ) => {
         $(#[$doc])*
-        pub struct $name(backend::$name);
+        pub struct $name(backend::$name, AtomicClock);
 
         impl $name {
             #[doc = concat!("A new atomic holding `v`, of the current checker's kind.\n\n```\n",
@@ -49,25 +64,25 @@ macro_rules! atomic {
                 "assert_eq!(a.load(Ordering::SeqCst), ", $example, ");\n```")]
             #[track_caller]
             pub fn new(v: $t) -> Self {
-                $name(backend::$name::new(v))
+                $name(backend::$name::new(v), AtomicClock::default())
             }
 
             /// Loads the value.
             #[track_caller]
             pub fn load(&self, order: Ordering) -> $t {
-                self.0.load(order)
+                self.1.run(|| self.0.load(order), |_| AtomicEffect::Load(order))
             }
 
             /// Stores `v`.
             #[track_caller]
             pub fn store(&self, v: $t, order: Ordering) {
-                self.0.store(v, order)
+                self.1.run(|| self.0.store(v, order), |_| AtomicEffect::Store(order))
             }
 
             /// Stores `v`, returning the previous value.
             #[track_caller]
             pub fn swap(&self, v: $t, order: Ordering) -> $t {
-                self.0.swap(v, order)
+                self.1.run(|| self.0.swap(v, order), |_| AtomicEffect::Rmw(order))
             }
 
             /// Stores `new` if the value is `current`; returns the previous value, `Ok` if
@@ -80,7 +95,10 @@ macro_rules! atomic {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                self.0.compare_exchange(current, new, success, failure)
+                self.1.run(
+                    || self.0.compare_exchange(current, new, success, failure),
+                    |r| cas_effect(r, success, failure),
+                )
             }
 
             /// Like [`compare_exchange`](Self::compare_exchange), but may fail spuriously
@@ -93,7 +111,10 @@ macro_rules! atomic {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                self.0.compare_exchange_weak(current, new, success, failure)
+                self.1.run(
+                    || self.0.compare_exchange_weak(current, new, success, failure),
+                    |r| cas_effect(r, success, failure),
+                )
             }
 
             /// Applies `f` until the update succeeds or `f` returns `None`; returns the
@@ -108,14 +129,17 @@ macro_rules! atomic {
             where
                 F: FnMut($t) -> Option<$t>,
             {
-                self.0.fetch_update(set_order, fetch_order, f)
+                self.1.run(
+                    || self.0.fetch_update(set_order, fetch_order, f),
+                    |r| cas_effect(r, set_order, fetch_order),
+                )
             }
 
             $(
                 $(#[$mdoc])*
                 #[track_caller]
                 pub fn $rmw(&self, v: $t, order: Ordering) -> $t {
-                    self.0.$rmw(v, order)
+                    self.1.run(|| self.0.$rmw(v, order), |_| AtomicEffect::Rmw(order))
                 }
             )*
 

@@ -9,6 +9,7 @@ use std::task::{Context, Poll, Waker};
 use super::mutex::{Mutex, MutexGuard, MutexLockFuture};
 use super::waiters::{wake_all, Tracked, Waiters};
 use crate::rt::backend::Lock;
+use crate::rt::race::SyncClock;
 
 /// A condition variable: tasks wait until another task announces that some state, guarded
 /// by a [`Mutex`], has changed. Go's `sync.Cond`.
@@ -79,7 +80,7 @@ impl Cond {
     /// Wakes the task that has waited longest, if any.
     pub fn signal(&self) {
         let mut st = self.state.lock();
-        let wake = notify_one(&mut st);
+        let wake = notify_one(&mut st, SyncClock::released_now());
         drop(st);
         wake_all(wake);
     }
@@ -88,8 +89,10 @@ impl Cond {
     pub fn broadcast(&self) {
         let mut st = self.state.lock();
         let mut wake = Vec::new();
+        let clock = SyncClock::released_now();
         for w in st.waiting_mut() {
             w.granted = true;
+            w.clock = clock.clone();
             wake.push(w.waker.clone());
         }
         drop(st);
@@ -98,8 +101,9 @@ impl Cond {
 }
 
 /// Delivers a signal to the first waiter still waiting.
-fn notify_one(st: &mut Waiters) -> Option<Waker> {
+fn notify_one(st: &mut Waiters, clock: SyncClock) -> Option<Waker> {
     let w = st.grant_first(|_| true)?;
+    w.clock = clock;
     w.exclusive = true; // woken by a signal: a dropped waiter passes it on
     Some(w.waker.clone())
 }
@@ -159,7 +163,9 @@ impl<'a, T> Future for CondWaitFuture<'_, 'a, T> {
                     match st.poll_entry(id, cx.waker()) {
                         Some(false) => return Poll::Pending,
                         Some(true) => {
-                            st.remove(id);
+                            if let Some(w) = st.remove(id) {
+                                w.clock.acquire();
+                            }
                             drop(st);
                             c.res.done();
                             this.stage = Stage::Relocking(this.mutex.lock_at(this.site));
@@ -192,7 +198,7 @@ impl<T> Drop for CondWaitFuture<'_, '_, T> {
         };
         // Signalled but gone: the signal goes to the next waiter instead.
         let wake = if w.granted && w.exclusive {
-            notify_one(&mut st)
+            notify_one(&mut st, w.clock)
         } else {
             None
         };

@@ -8,6 +8,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::{wake_all, Tracked};
 use crate::rt::backend::{self, Lock};
+use crate::rt::race::SyncClock;
 
 /// Runs an initialisation exactly once, however many tasks ask for it: Go's `sync.Once`.
 ///
@@ -52,6 +53,8 @@ struct State {
     running: bool,
     waiters: Vec<(u64, Waker)>,
     next_waiter: u64,
+    /// What the initialisation released when it completed: every caller acquires it.
+    race: SyncClock,
 }
 
 impl Once {
@@ -65,6 +68,7 @@ impl Once {
                 running: false,
                 waiters: Vec::new(),
                 next_waiter: 0,
+                race: SyncClock::default(),
             }),
         }
     }
@@ -139,6 +143,7 @@ where
                 let mut st = o.state.lock();
                 st.done = true;
                 st.running = false;
+                st.race.release();
                 o.res.released(holder);
                 let wake: Vec<Waker> = st.waiters.drain(..).map(|(_, w)| w).collect();
                 drop(st);
@@ -147,6 +152,7 @@ where
             }
             let mut st = o.state.lock();
             if st.done {
+                st.race.acquire();
                 if let Some(id) = this.waiter.take() {
                     st.waiters.retain(|(w, _)| *w != id);
                     drop(st);

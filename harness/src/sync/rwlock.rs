@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::{wake_all, Tracked, Waiters};
 use crate::rt::backend::{self, Lock};
+use crate::rt::race::SyncClock;
 
 /// A reader-writer lock around a value of type `T`: many readers or one writer at a time.
 ///
@@ -52,6 +53,10 @@ struct State {
     readers: usize,
     /// Whether the write lock is held or granted.
     writer: bool,
+    /// What write unlocks released: every later read or write lock acquires it.
+    wrote: SyncClock,
+    /// What read unlocks released: every later write lock acquires it.
+    read: SyncClock,
     /// Waiting readers and writers (`exclusive`), in arrival order.
     waiters: Waiters,
 }
@@ -81,6 +86,8 @@ impl<T> RwLock<T> {
             state: Lock::new(State {
                 readers: 0,
                 writer: false,
+                wrote: SyncClock::default(),
+                read: SyncClock::default(),
                 waiters: Waiters::default(),
             }),
             value: UnsafeCell::new(value),
@@ -126,6 +133,7 @@ impl<T> RwLock<T> {
             return None;
         }
         st.readers += 1;
+        st.wrote.acquire();
         let me = backend::current_task_id();
         self.res.held(me);
         drop(st);
@@ -139,6 +147,8 @@ impl<T> RwLock<T> {
             return None;
         }
         st.writer = true;
+        st.wrote.acquire();
+        st.read.acquire();
         let me = backend::current_task_id();
         self.res.held(me);
         drop(st);
@@ -245,6 +255,7 @@ impl<T> Drop for RwLockReadGuard<'_, T> {
             return;
         };
         l.res.released(self.holder);
+        st.read.release();
         let mut wake = Vec::new();
         l.release_read(&mut st, &mut wake);
         drop(st);
@@ -287,6 +298,7 @@ impl<T> Drop for RwLockWriteGuard<'_, T> {
             return;
         };
         l.res.released(self.holder);
+        st.wrote.release();
         let mut wake = Vec::new();
         l.release_write(&mut st, &mut wake);
         drop(st);
@@ -320,6 +332,7 @@ impl<'a, T> Future for RwLockReadFuture<'a, T> {
                 Some(false) => return Poll::Pending,
                 Some(true) => {
                     let w = st.waiters.remove(id).expect("the waiter is queued");
+                    st.wrote.acquire();
                     drop(st);
                     self.waiter = None;
                     l.res.done();
@@ -330,6 +343,7 @@ impl<'a, T> Future for RwLockReadFuture<'a, T> {
         }
         if st.can_read() {
             st.readers += 1;
+            st.wrote.acquire();
             let me = backend::current_task_id();
             l.res.held(me);
             drop(st);
@@ -384,6 +398,8 @@ impl<'a, T> Future for RwLockWriteFuture<'a, T> {
                 Some(false) => return Poll::Pending,
                 Some(true) => {
                     let w = st.waiters.remove(id).expect("the waiter is queued");
+                    st.wrote.acquire();
+                    st.read.acquire();
                     drop(st);
                     self.waiter = None;
                     l.res.done();
@@ -394,6 +410,8 @@ impl<'a, T> Future for RwLockWriteFuture<'a, T> {
         }
         if st.can_write() {
             st.writer = true;
+            st.wrote.acquire();
+            st.read.acquire();
             let me = backend::current_task_id();
             l.res.held(me);
             drop(st);

@@ -8,6 +8,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::{wake_all, Tracked, Waiters};
 use crate::rt::backend::{self, Lock};
+use crate::rt::race::SyncClock;
 
 /// A counting semaphore: a pool of permits that tasks take and give back, to cap how many
 /// of them do something at once (Go's buffered-channel semaphore, or
@@ -49,6 +50,8 @@ struct State {
     /// Permits nobody holds and nobody was granted.
     permits: usize,
     waiters: Waiters,
+    /// What permits given back released: every later acquire acquires it.
+    race: SyncClock,
 }
 
 impl Semaphore {
@@ -60,6 +63,7 @@ impl Semaphore {
             state: Lock::new(State {
                 permits,
                 waiters: Waiters::default(),
+                race: SyncClock::default(),
             }),
         }
     }
@@ -94,6 +98,7 @@ impl Semaphore {
             return None;
         }
         st.permits -= 1;
+        st.race.acquire();
         let me = backend::current_task_id();
         self.res.held(me);
         drop(st);
@@ -112,6 +117,7 @@ impl Semaphore {
     pub fn add_permits(&self, n: usize) {
         let mut st = self.state.lock();
         let mut wake = Vec::new();
+        st.race.release();
         for _ in 0..n {
             self.give_back(&mut st, &mut wake);
         }
@@ -162,6 +168,7 @@ impl Drop for SemaphorePermit<'_> {
             return;
         };
         s.res.released(self.holder);
+        st.race.release();
         let mut wake = Vec::new();
         s.give_back(&mut st, &mut wake);
         drop(st);
@@ -193,6 +200,7 @@ impl<'a> Future for AcquireFuture<'a> {
                 Some(false) => return Poll::Pending,
                 Some(true) => {
                     let w = st.waiters.remove(id).expect("the waiter is queued");
+                    st.race.acquire();
                     drop(st);
                     self.waiter = None;
                     s.res.done();
@@ -206,6 +214,7 @@ impl<'a> Future for AcquireFuture<'a> {
         }
         if st.permits > 0 {
             st.permits -= 1;
+            st.race.acquire();
             let me = backend::current_task_id();
             s.res.held(me);
             drop(st);

@@ -13,6 +13,7 @@ use std::task::Waker;
 
 use crate::rt::backend;
 use crate::rt::exec::{self, Exec};
+use crate::rt::race::SyncClock;
 use crate::track;
 
 /// A primitive's identity in the tracking registry.
@@ -70,6 +71,8 @@ pub(super) struct Waiter {
     /// Whether what it waits for was handed to it and its future has not taken it yet.
     pub granted: bool,
     pub waker: Waker,
+    /// What the task that granted it released (a `Cond`'s signal): the waiter acquires it.
+    pub clock: SyncClock,
 }
 
 /// A FIFO queue of parked waiters.
@@ -90,6 +93,7 @@ impl Waiters {
             exclusive,
             granted: false,
             waker: waker.clone(),
+            clock: SyncClock::default(),
         });
         id
     }

@@ -9,6 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::{wake_all, Tracked};
 use crate::rt::backend::Lock;
+use crate::rt::race::SyncClock;
 
 /// Waits for a collection of tasks to finish, like Go's `sync.WaitGroup`.
 ///
@@ -59,6 +60,8 @@ struct State {
     generation: u64,
     waiters: Vec<(u64, Waker)>,
     next_waiter: u64,
+    /// What `done` calls released: a `wait` that returns acquires it.
+    race: SyncClock,
 }
 
 impl WaitGroup {
@@ -75,6 +78,7 @@ impl WaitGroup {
                     generation: 0,
                     waiters: Vec::new(),
                     next_waiter: 0,
+                    race: SyncClock::default(),
                 }),
             }),
         }
@@ -116,6 +120,7 @@ impl WaitGroup {
             );
         }
         st.count -= 1;
+        st.race.release();
         if st.count > 0 {
             return;
         }
@@ -170,6 +175,7 @@ impl Future for WaitGroupFuture<'_> {
         let mut st = sh.state.lock();
         let ended = self.waiter.is_some_and(|(_, g)| g != st.generation);
         if st.count == 0 || ended {
+            st.race.acquire();
             if let Some((id, _)) = self.waiter.take() {
                 st.waiters.retain(|(w, _)| *w != id);
                 drop(st);
