@@ -33,6 +33,15 @@
 //!
 //! A waiting select shows in the tracking registry as one pending operation, `select { … }`,
 //! that lists its arms.
+//!
+//! How it works, as Go's `selectgo` does it: a select first tries every arm in its random
+//! order without waiting; the first that can complete wins. With `default`, and no arm
+//! ready, it looks at the channels of its arms once more and takes the default only if
+//! none of them changed meanwhile, so that at one moment no arm was ready (Go locks every
+//! channel of the select at once instead). Otherwise every arm parks (a waiting receiver,
+//! a send offer) and the select sleeps; a partner that completes a parked arm (hands it a
+//! value, takes its offer) first wins the select for that arm, atomically, so only one arm
+//! ever completes. Once an arm has won, the others are withdrawn before its body runs.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,6 +53,9 @@ use crate::rt::backend;
 use crate::track;
 
 const OPEN: usize = usize::MAX;
+
+/// The most arms a `select!` may have (besides `default`).
+const MAX_ARMS: usize = 8;
 
 /// The decision of one select: which arm won, once one has.
 #[derive(Debug)]
@@ -60,17 +72,24 @@ pub struct ArmClaim {
 }
 
 impl ArmClaim {
-    /// Wins the select for this arm, or says it already has; false if another arm won.
-    pub(crate) fn try_claim(&self) -> bool {
+    /// Wins the select for this arm: `Some(true)` if this call won it, `Some(false)` if the
+    /// arm had already won, `None` if another arm won.
+    pub(crate) fn claim(&self) -> Option<bool> {
         match self.claim.winner.compare_exchange(
             OPEN,
             self.arm,
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => true,
-            Err(w) => w == self.arm,
+            Ok(_) => Some(true),
+            Err(w) if w == self.arm => Some(false),
+            Err(_) => None,
         }
+    }
+
+    /// Wins the select for this arm, or says it already has; false if another arm won.
+    pub(crate) fn try_claim(&self) -> bool {
+        self.claim().is_some()
     }
 
     /// Whether another arm won.
@@ -79,7 +98,8 @@ impl ArmClaim {
         w != OPEN && w != self.arm
     }
 
-    /// Undoes a claim this arm made but could not use (nothing was taken).
+    /// Undoes a claim this arm has just won but could not use (nothing was taken). Only the
+    /// select's own task does this, while it runs, and it then looks at every arm again.
     pub(crate) fn give_back(&self) {
         let _ =
             self.claim
@@ -93,27 +113,48 @@ impl ArmClaim {
     }
 }
 
+/// What one attempt at a select arm came to.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Step<T> {
+    /// The arm completed: it won the select.
+    Ready(T),
+    /// The arm cannot complete now (it waits if it was asked to park). A channel operation
+    /// gives its channel's version, for the `default` check.
+    Waiting(Option<u64>),
+    /// Another arm won the select meanwhile.
+    Lost,
+    /// The arm won the select for a moment but its partner's select went another way, so it
+    /// gave the claim back: every arm must be looked at again.
+    Retry,
+}
+
 /// A future that can be an arm of `select!`.
 #[doc(hidden)]
-pub trait SelectArm {
+pub trait SelectArm: Unpin {
     /// What the arm gives its pattern.
     type Output;
-    /// Polls the arm; it may complete only by winning `claim`.
-    fn poll_arm(self: Pin<&mut Self>, cx: &mut Context<'_>, claim: &ArmClaim)
-        -> Poll<Self::Output>;
+    /// Tries to complete the arm, which it may only do by winning `claim`; with `park`, an
+    /// arm that cannot complete waits (and wakes `cx` when it may).
+    fn step(&mut self, cx: &mut Context<'_>, claim: &ArmClaim, park: bool) -> Step<Self::Output>;
+    /// Withdraws whatever the arm left waiting in a channel.
+    fn withdraw(&mut self);
+    /// The version of the arm's channel, if it is a channel operation.
+    fn version(&self) -> Option<u64>;
     /// How reports name the arm.
     fn describe(&self) -> String;
 }
 
 impl<T> SelectArm for crate::chan::RecvFuture<'_, T> {
     type Output = Option<T>;
-    fn poll_arm(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        claim: &ArmClaim,
-    ) -> Poll<Option<T>> {
-        self.arm(claim.clone());
-        self.poll(cx)
+    fn step(&mut self, cx: &mut Context<'_>, claim: &ArmClaim, park: bool) -> Step<Option<T>> {
+        crate::chan::RecvFuture::step(self, cx, Some(claim), park)
+    }
+    fn withdraw(&mut self) {
+        crate::chan::RecvFuture::withdraw(self)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(crate::chan::RecvFuture::version(self))
     }
     fn describe(&self) -> String {
         format!("recv ch#{}", self.channel_id())
@@ -122,13 +163,14 @@ impl<T> SelectArm for crate::chan::RecvFuture<'_, T> {
 
 impl<T> SelectArm for crate::chan::SendFuture<'_, T> {
     type Output = Result<(), crate::chan::SendError<T>>;
-    fn poll_arm(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        claim: &ArmClaim,
-    ) -> Poll<Self::Output> {
-        self.arm(claim.clone());
-        self.poll(cx)
+    fn step(&mut self, cx: &mut Context<'_>, claim: &ArmClaim, park: bool) -> Step<Self::Output> {
+        crate::chan::SendFuture::step(self, cx, Some(claim), park)
+    }
+    fn withdraw(&mut self) {
+        crate::chan::SendFuture::withdraw(self)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(crate::chan::SendFuture::version(self))
     }
     fn describe(&self) -> String {
         format!("send ch#{}", self.channel_id())
@@ -145,15 +187,16 @@ pub struct AnyArm<F> {
 
 impl<F: Future> SelectArm for AnyArm<F> {
     type Output = F::Output;
-    fn poll_arm(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        claim: &ArmClaim,
-    ) -> Poll<F::Output> {
+    fn step(&mut self, cx: &mut Context<'_>, claim: &ArmClaim, _park: bool) -> Step<F::Output> {
         match self.future.as_mut().poll(cx) {
-            Poll::Ready(v) if claim.try_claim() => Poll::Ready(v),
-            _ => Poll::Pending,
+            Poll::Ready(v) if claim.try_claim() => Step::Ready(v),
+            Poll::Ready(_) => Step::Lost,
+            Poll::Pending => Step::Waiting(None),
         }
+    }
+    fn withdraw(&mut self) {}
+    fn version(&self) -> Option<u64> {
+        None
     }
     fn describe(&self) -> String {
         self.label.to_string()
@@ -166,8 +209,6 @@ pub mod __private {
     use super::*;
     pub use std::cell::Cell;
     pub use std::future::poll_fn;
-    pub use std::pin::pin;
-    pub use std::task::Poll;
 
     /// Holds an arm's future until the macro turns it into a [`SelectArm`].
     pub struct Wrap<F>(pub Cell<Option<F>>, pub &'static str);
@@ -211,20 +252,75 @@ pub mod __private {
         }
     }
 
+    /// One arm and, once it has won, its output.
+    pub struct Slot<A: SelectArm> {
+        arm: A,
+        out: Option<A::Output>,
+    }
+
+    impl<A: SelectArm> Slot<A> {
+        /// Holds `arm`.
+        pub fn new(arm: A) -> Self {
+            Slot { arm, out: None }
+        }
+
+        /// The winning arm's output.
+        pub fn take(&mut self) -> Option<A::Output> {
+            self.out.take()
+        }
+    }
+
+    /// An arm seen without its output type, so that [`poll_select`] can drive every arm.
+    pub trait ArmOps {
+        /// Like [`SelectArm::step`]; a `Ready` output stays in the slot.
+        fn step(&mut self, cx: &mut Context<'_>, claim: &ArmClaim, park: bool) -> Step<()>;
+        /// See [`SelectArm::withdraw`].
+        fn withdraw(&mut self);
+        /// See [`SelectArm::version`].
+        fn version(&self) -> Option<u64>;
+        /// See [`SelectArm::describe`].
+        fn describe(&self) -> String;
+    }
+
+    impl<A: SelectArm> ArmOps for Slot<A> {
+        fn step(&mut self, cx: &mut Context<'_>, claim: &ArmClaim, park: bool) -> Step<()> {
+            match self.arm.step(cx, claim, park) {
+                Step::Ready(v) => {
+                    self.out = Some(v);
+                    Step::Ready(())
+                }
+                Step::Waiting(v) => Step::Waiting(v),
+                Step::Lost => Step::Lost,
+                Step::Retry => Step::Retry,
+            }
+        }
+        fn withdraw(&mut self) {
+            self.arm.withdraw()
+        }
+        fn version(&self) -> Option<u64> {
+            self.arm.version()
+        }
+        fn describe(&self) -> String {
+            self.arm.describe()
+        }
+    }
+
     /// The state of one select: its decision, the order it tries arms in, its registry entry.
     pub struct Select {
         claim: Arc<Claim>,
         /// A random permutation of the arms, drawn when the select starts.
-        pub order: Vec<usize>,
+        order: Vec<usize>,
         site: (&'static str, u32, u32),
         reported: bool,
         /// The arm count, which is also the index of the default arm.
         arms: usize,
+        has_default: bool,
     }
 
     impl Select {
-        /// A select over `arms` arms, at `site`.
-        pub fn new(arms: usize, site: (&'static str, u32, u32)) -> Select {
+        /// A select over `arms` arms (and a `default` arm if `has_default`), at `site`.
+        pub fn new(arms: usize, has_default: bool, site: (&'static str, u32, u32)) -> Select {
+            assert!(arms <= MAX_ARMS, "select!: at most {MAX_ARMS} arms");
             let mut order: Vec<usize> = (0..arms).collect();
             for i in (1..arms).rev() {
                 let j = (backend::random_u64() % (i as u64 + 1)) as usize;
@@ -238,11 +334,12 @@ pub mod __private {
                 site,
                 reported: false,
                 arms,
+                has_default,
             }
         }
 
         /// Arm `i`'s handle on the decision.
-        pub fn claim(&self, i: usize) -> ArmClaim {
+        fn claim(&self, i: usize) -> ArmClaim {
             ArmClaim {
                 claim: self.claim.clone(),
                 arm: i,
@@ -250,20 +347,15 @@ pub mod __private {
         }
 
         /// The arm that has won, if one has.
-        pub fn winner(&self) -> Option<usize> {
+        fn winner(&self) -> Option<usize> {
             match self.claim.winner.load(Ordering::Acquire) {
                 OPEN => None,
                 w => Some(w),
             }
         }
 
-        /// Takes the default arm, unless an arm won meanwhile.
-        pub fn take_default(&self) -> bool {
-            self.claim(self.arms).try_claim()
-        }
-
         /// Reports the select as waiting (once), naming its arms.
-        pub fn waiting(&mut self, arms: &[String]) {
+        fn waiting(&mut self, arms: &[&mut dyn ArmOps]) {
             if !self.reported {
                 self.reported = true;
                 let exec = crate::rt::exec::current();
@@ -273,9 +365,10 @@ pub mod __private {
                     .as_ref()
                     .and_then(|e| e.registry.waits.get(&task).map(|w| w.is_timer()))
                     .unwrap_or(false);
+                let names: Vec<String> = arms.iter().map(|a| a.describe()).collect();
                 let op = format!(
                     "select {{ {} }}{}",
-                    arms.join(", "),
+                    names.join(", "),
                     if timer { track::WITH_TIMER } else { "" }
                 );
                 track::op_wait_dyn(exec.as_deref(), task, 0, &op, self.site);
@@ -292,18 +385,76 @@ pub mod __private {
         }
     }
 
-    /// Polls one arm.
-    pub fn poll<A: SelectArm>(
-        arm: Pin<&mut A>,
-        cx: &mut Context<'_>,
-        claim: &ArmClaim,
-    ) -> Poll<A::Output> {
-        arm.poll_arm(cx, claim)
+    /// Withdraws every arm but `keep`.
+    fn withdraw_others(arms: &mut [&mut dyn ArmOps], keep: Option<usize>) {
+        for (i, arm) in arms.iter_mut().enumerate() {
+            if Some(i) != keep {
+                arm.withdraw();
+            }
+        }
     }
 
-    /// Names one arm for reports.
-    pub fn describe<A: SelectArm>(arm: &Pin<&mut A>) -> String {
-        arm.describe()
+    /// Polls a select: `Ready(i)` once arm `i` won (the index of the default arm is the arm
+    /// count), every other arm withdrawn.
+    pub fn poll_select(
+        sel: &mut Select,
+        arms: &mut [&mut dyn ArmOps],
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
+        debug_assert_eq!(arms.len(), sel.arms);
+        loop {
+            // A partner completed a parked arm for us (took our offer, handed us a value).
+            if let Some(w) = sel.winner() {
+                withdraw_others(arms, Some(w));
+                return match arms[w].step(cx, &sel.claim(w), false) {
+                    Step::Ready(()) => Poll::Ready(w),
+                    // Cannot happen: the partner completed the arm when it won it.
+                    _ => Poll::Pending,
+                };
+            }
+            let mut versions = [None; MAX_ARMS];
+            let mut again = false;
+            for k in 0..sel.order.len() {
+                let i = sel.order[k];
+                match arms[i].step(cx, &sel.claim(i), !sel.has_default) {
+                    Step::Ready(()) => {
+                        withdraw_others(arms, Some(i));
+                        return Poll::Ready(i);
+                    }
+                    Step::Waiting(v) => versions[i] = v,
+                    Step::Lost => {
+                        again = true;
+                        break;
+                    }
+                    Step::Retry => {
+                        withdraw_others(arms, None);
+                        again = true;
+                        break;
+                    }
+                }
+            }
+            if again {
+                continue;
+            }
+            if sel.has_default {
+                // Nothing parked, so nobody else can decide this select. No arm was ready
+                // when we looked at it; take the default only if no arm's channel changed
+                // since, so that no arm was ready at the moment we finished looking.
+                let looked = versions.iter().filter(|v| v.is_some()).count();
+                let unchanged = looked <= 1
+                    || (0..arms.len())
+                        .all(|i| versions[i].is_none() || arms[i].version() == versions[i]);
+                if unchanged && sel.claim(sel.arms).try_claim() {
+                    return Poll::Ready(sel.arms);
+                }
+                continue;
+            }
+            if sel.winner().is_some() {
+                continue;
+            }
+            sel.waiting(arms);
+            return Poll::Pending;
+        }
     }
 }
 
@@ -317,7 +468,7 @@ macro_rules! select {
         $crate::__select_parse!(
             @arms []
             @default []
-            @slots [(__a0 __o0 0) (__a1 __o1 1) (__a2 __o2 2) (__a3 __o3 3) (__a4 __o4 4) (__a5 __o5 5) (__a6 __o6 6) (__a7 __o7 7)]
+            @slots [(__a0 0) (__a1 1) (__a2 2) (__a3 3) (__a4 4) (__a5 5) (__a6 6) (__a7 7)]
             $($tokens)*
         )
     };
@@ -337,21 +488,22 @@ macro_rules! __select_parse {
         $crate::__select_parse!(@arms [$($arms)*] @default [{ $body }] @slots [$($slots)*] $($($rest)*)?)
     };
     // pat = fut => block
-    (@arms [$($arms:tt)*] @default [$($d:tt)*] @slots [($a:ident $o:ident $i:tt) $($slots:tt)*]
+    (@arms [$($arms:tt)*] @default [$($d:tt)*] @slots [($a:ident $i:tt) $($slots:tt)*]
         $pat:pat = $fut:expr => $body:block $(,)? $($rest:tt)*) => {
-        $crate::__select_parse!(@arms [$($arms)* ($a $o $i ($pat) ($fut) $body)] @default [$($d)*] @slots [$($slots)*] $($rest)*)
+        $crate::__select_parse!(@arms [$($arms)* ($a $i ($pat) ($fut) $body)] @default [$($d)*] @slots [$($slots)*] $($rest)*)
     };
     // pat = fut => expr,
-    (@arms [$($arms:tt)*] @default [$($d:tt)*] @slots [($a:ident $o:ident $i:tt) $($slots:tt)*]
+    (@arms [$($arms:tt)*] @default [$($d:tt)*] @slots [($a:ident $i:tt) $($slots:tt)*]
         $pat:pat = $fut:expr => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(@arms [$($arms)* ($a $o $i ($pat) ($fut) { $body })] @default [$($d)*] @slots [$($slots)*] $($($rest)*)?)
+        $crate::__select_parse!(@arms [$($arms)* ($a $i ($pat) ($fut) { $body })] @default [$($d)*] @slots [$($slots)*] $($($rest)*)?)
     };
     // done
-    (@arms [$(($a:ident $o:ident $i:tt ($pat:pat) ($fut:expr) $body:block))*] @default [$($d:block)?] @slots [$($slots:tt)*]) => {{
+    (@arms [$(($a:ident $i:tt ($pat:pat) ($fut:expr) $body:block))*] @default [$($d:block)?] @slots [$($slots:tt)*]) => {{
         #[allow(unused_imports)]
         use $crate::select::__private::{ViaAny as _, ViaRecv as _, ViaSend as _};
         let mut __select = $crate::select::__private::Select::new(
             $crate::__select_count!($($i)*),
+            $crate::__select_has_default!($($d)?),
             (file!(), line!(), column!()),
         );
         $(
@@ -359,53 +511,20 @@ macro_rules! __select_parse {
                 $crate::select::__private::Cell::new(Some($fut)),
                 stringify!($fut),
             );
-            let mut $a = $crate::select::__private::pin!((&&__wrap).__into_arm());
-            let mut $o = None;
+            let mut $a = $crate::select::__private::Slot::new((&&__wrap).__into_arm());
         )*
-        let __names: Vec<String> = vec![$($crate::select::__private::describe(&$a)),*];
         let __won: usize = $crate::select::__private::poll_fn(|__cx| {
-            loop {
-                // An arm that another task completed for us (a receiver took our send) won.
-                if let Some(__w) = __select.winner() {
-                    $(
-                        if __w == $i {
-                            if let $crate::select::__private::Poll::Ready(__v) =
-                                $crate::select::__private::poll($a.as_mut(), __cx, &__select.claim($i))
-                            {
-                                $o = Some(__v);
-                                return $crate::select::__private::Poll::Ready($i);
-                            }
-                            return $crate::select::__private::Poll::Pending;
-                        }
-                    )*
-                    return $crate::select::__private::Poll::Ready(usize::MAX);
-                }
-                for __k in 0..__select.order.len() {
-                    let __arm = __select.order[__k];
-                    $(
-                        if __arm == $i {
-                            if let $crate::select::__private::Poll::Ready(__v) =
-                                $crate::select::__private::poll($a.as_mut(), __cx, &__select.claim($i))
-                            {
-                                $o = Some(__v);
-                                return $crate::select::__private::Poll::Ready($i);
-                            }
-                        }
-                    )*
-                }
-                if __select.winner().is_some() {
-                    continue;
-                }
-                $crate::__select_default!(__select, $($d)?);
-                __select.waiting(&__names);
-                return $crate::select::__private::Poll::Pending;
-            }
+            $crate::select::__private::poll_select(
+                &mut __select,
+                &mut [$(&mut $a as &mut dyn $crate::select::__private::ArmOps),*],
+                __cx,
+            )
         }).await;
         drop(__select);
         $(
             if __won == $i {
                 #[allow(unreachable_patterns, clippy::match_single_binding)]
-                match $o.take() {
+                match $a.take() {
                     Some($pat) => $body,
                     _ => panic!("select!: the winning arm's value does not match its pattern"),
                 }
@@ -426,13 +545,12 @@ macro_rules! __select_count {
 
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __select_default {
-    ($s:ident,) => {};
-    ($s:ident, $d:block) => {
-        if $s.take_default() {
-            return $crate::select::__private::Poll::Ready(usize::MAX);
-        }
-        continue;
+macro_rules! __select_has_default {
+    () => {
+        false
+    };
+    ($d:block) => {
+        true
     };
 }
 

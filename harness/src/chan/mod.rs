@@ -35,7 +35,6 @@ mod state;
 
 pub use error::{SendError, TryRecvError, TrySendError};
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -46,9 +45,9 @@ use std::task::{Context, Poll, Waker};
 use crate::check::FailureKind;
 use crate::rt::backend::{self, Lock};
 use crate::rt::exec::{self, Finding};
-use crate::select::ArmClaim;
+use crate::select::{ArmClaim, Step};
 use crate::track;
-use state::{wake_all, Offer, Shared, State, Waiter};
+use state::{wake_all, Offer, Shared, State, Take, Waiter};
 
 /// Creates a channel with room for `capacity` values; `bounded(0)` is a rendezvous channel.
 ///
@@ -79,16 +78,7 @@ fn make<T>(cap: Option<usize>, site: &'static Location<'static>) -> (Sender<T>, 
         id,
         cap,
         created_at: site,
-        state: Lock::new(State {
-            buf: VecDeque::new(),
-            offers: VecDeque::new(),
-            receivers_waiting: VecDeque::new(),
-            next_waiter: 0,
-            senders: 1,
-            receivers: 1,
-            closed_at: None,
-            race: race::ChanClocks::new(cap),
-        }),
+        state: Lock::new(State::new(cap)),
         exec,
     });
     (
@@ -122,7 +112,6 @@ impl<T> Sender<T> {
             value: Some(value),
             offer: None,
             site: Location::caller(),
-            claim: None,
             reported: false,
         }
     }
@@ -130,9 +119,11 @@ impl<T> Sender<T> {
     /// Sends without waiting: `Full` when there is no room (on a rendezvous channel, when no
     /// receiver is waiting right now).
     ///
-    /// On a rendezvous channel the value is handed to a receiver parked in `recv`; if that
-    /// receive is then cancelled (dropped before it runs again), the value is not lost: it
-    /// waits in the channel (`len() == 1`) for the next receiver.
+    /// A waiting receiver gets the value directly, as in Go; a receiver that is an arm of a
+    /// `select!` gets it only by winning its select, so a select parked on several channels
+    /// accepts one value at most. If a plain receive that was handed a value is then
+    /// cancelled (dropped before it runs again), the value is not lost: it waits in the
+    /// channel (`len() == 1`, even on a rendezvous channel) for the next receiver.
     #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let sh = &*self.shared;
@@ -145,19 +136,29 @@ impl<T> Sender<T> {
         if st.receivers == 0 {
             return Err(TrySendError::Disconnected(value));
         }
-        let room = match sh.cap {
-            None => true,
-            Some(0) => st.live_receivers_waiting() > st.buf.len(),
-            Some(c) => st.offers.is_empty() && st.buf.len() < c,
-        };
-        if !room {
-            return Err(TrySendError::Full(value));
-        }
-        let msg = st.waiter_id();
-        st.buf.push_back((msg, value));
-        st.race.sent(msg, sh.cap);
         let mut wake = Vec::new();
-        st.wake_receiver(&mut wake);
+        let msg = st.waiter_id();
+        let mut value = Some(value);
+        while let Some(i) = st.first_waiter(None) {
+            let w = &mut st.receivers_waiting[i];
+            if w.claim.as_ref().is_some_and(|c| !c.try_claim()) {
+                continue; // its select went another way meanwhile
+            }
+            w.slot = value.take().map(|v| (msg, v));
+            wake.push(w.waker.clone());
+            let waiter = w.id;
+            st.race.handed(msg, waiter, sh.cap);
+            break;
+        }
+        if let Some(value) = value {
+            let offers = st.offers.len();
+            if sh.cap.is_some_and(|c| st.buf.len() >= c) || st.live_offer_within(offers) {
+                return Err(TrySendError::Full(value));
+            }
+            st.buf.push_back((msg, value));
+            st.race.sent(msg, sh.cap);
+            st.bump();
+        }
         drop(st);
         track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
         wake_all(wake);
@@ -174,6 +175,7 @@ impl<T> Sender<T> {
             st.closed_at = Some(Location::caller());
         }
         st.race.closed.release();
+        st.bump();
         let mut wake = Vec::new();
         st.wake_all(&mut wake);
         sh.report(&st);
@@ -243,6 +245,7 @@ impl<T> Drop for Sender<T> {
         if st.senders == 0 {
             // Dropping the last sender closes the channel: a release like `close()`.
             st.race.closed.release();
+            st.bump();
             st.wake_all(&mut wake);
         }
         self.shared.report(&st);
@@ -259,7 +262,6 @@ impl<T> Receiver<T> {
             shared: &self.shared,
             waiter: None,
             site: Location::caller(),
-            claim: None,
             reported: false,
         }
     }
@@ -269,20 +271,16 @@ impl<T> Receiver<T> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
         let mut wake = Vec::new();
-        let before = st.buf.len();
-        match st.take(sh.cap, None, &mut wake) {
-            Some((msg, v)) => {
-                st.race_received(msg, sh.cap, before);
+        match st.take(sh.cap, None, None, &mut wake) {
+            Take::Value(msg, v) => {
                 drop(st);
                 track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
                 wake_all(wake);
                 Ok(v)
             }
-            None if st.closed() => {
-                st.race.closed.acquire();
-                Err(TryRecvError::Closed)
-            }
-            None => Err(TryRecvError::Empty),
+            Take::Closed => Err(TryRecvError::Closed),
+            Take::Empty => Err(TryRecvError::Empty),
+            Take::Lost | Take::Retry => unreachable!("a plain receive has no select to lose"),
         }
     }
 
@@ -323,6 +321,7 @@ impl<T> Drop for Receiver<T> {
         let mut wake = Vec::new();
         if st.receivers == 0 {
             // Blocked senders learn that nobody will ever take their values.
+            st.bump();
             wake.extend(st.offers.iter().map(|o| o.waker.clone()));
         }
         self.shared.report(&st);
@@ -350,8 +349,6 @@ pub struct SendFuture<'a, T> {
     /// The id of our offer while we wait.
     offer: Option<u64>,
     site: &'static Location<'static>,
-    /// Set when this send is an arm of a `select!`.
-    claim: Option<ArmClaim>,
     /// Whether we reported a wait to the tracking layer (a select reports for its arms).
     reported: bool,
 }
@@ -366,15 +363,173 @@ impl<T> SendFuture<'_, T> {
         }
     }
 
-    /// Whether this send may complete now: always for a plain send; for a select arm, only
-    /// if it wins its select.
-    fn win(&self) -> bool {
-        self.claim.as_ref().is_none_or(|c| c.try_claim())
+    /// The value to send and its message id: taken back out of our offer at `pos` if it is
+    /// queued, else our own.
+    fn take_value(&mut self, st: &mut State<T>, pos: Option<usize>) -> (u64, T) {
+        match pos {
+            Some(p) => {
+                let offer = st.offers.remove(p).expect("offer position is valid");
+                (offer.id, offer.value)
+            }
+            None => (
+                st.waiter_id(),
+                self.value
+                    .take()
+                    .expect("SendFuture polled after it completed"),
+            ),
+        }
     }
 
-    /// Makes this send an arm of a select (see `crate::select`).
-    pub(crate) fn arm(&mut self, claim: ArmClaim) {
-        self.claim = Some(claim);
+    /// One attempt to complete the send: a plain send when `mine` is `None`, else an arm of
+    /// `mine`'s select, which completes only by winning the select. With `park`, a send that
+    /// cannot complete now waits as an offer (woken when a receiver takes it); without, it
+    /// leaves nothing behind. `Waiting` carries the channel's version.
+    pub(crate) fn step(
+        &mut self,
+        cx: &mut Context<'_>,
+        mine: Option<&ArmClaim>,
+        park: bool,
+    ) -> Step<Result<(), SendError<T>>> {
+        let sh = self.shared;
+        let mut st = sh.state.lock();
+        let pos = match self.offer {
+            Some(id) => match st.offer_index(id) {
+                Some(p) => Some(p),
+                None => {
+                    // A receiver took our value (and, for a select arm, won the select for us).
+                    st.race.send_completed(id);
+                    drop(st);
+                    self.stop_waiting();
+                    track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, id);
+                    return Step::Ready(Ok(()));
+                }
+            },
+            None => None,
+        };
+        assert!(
+            pos.is_some() || self.value.is_some(),
+            "SendFuture polled after it completed"
+        );
+        if let Some(closed_at) = st.closed_at {
+            if mine.is_some_and(|m| !m.try_claim()) {
+                return Step::Lost;
+            }
+            let (_, value) = self.take_value(&mut st, pos);
+            drop(st);
+            self.stop_waiting();
+            closed_send(sh, self.site, closed_at);
+            return Step::Ready(Err(SendError::Closed(value)));
+        }
+        if st.receivers == 0 {
+            if mine.is_some_and(|m| !m.try_claim()) {
+                return Step::Lost;
+            }
+            let (_, value) = self.take_value(&mut st, pos);
+            drop(st);
+            self.stop_waiting();
+            return Step::Ready(Err(SendError::Disconnected(value)));
+        }
+        let mut wake = Vec::new();
+        // A waiting receiver takes the value directly.
+        while let Some(i) = st.first_waiter(mine) {
+            let newly = match mine.map(|m| m.claim()) {
+                Some(None) => return Step::Lost,
+                Some(Some(newly)) => newly,
+                None => false,
+            };
+            if !state::win_partner(&st.receivers_waiting[i].claim) {
+                // Its select went another way after the check (real threads only); others
+                // may have seen ours as decided meanwhile: give it back and look again.
+                if let Some(m) = mine {
+                    if newly {
+                        m.give_back();
+                    }
+                    return Step::Retry;
+                }
+                continue;
+            }
+            let (msg, value) = self.take_value(&mut st, pos);
+            let w = &mut st.receivers_waiting[i];
+            w.slot = Some((msg, value));
+            wake.push(w.waker.clone());
+            let waiter = w.id;
+            st.race.handed(msg, waiter, sh.cap);
+            drop(st);
+            self.stop_waiting();
+            track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+            wake_all(wake);
+            return Step::Ready(Ok(()));
+        }
+        // Room in the buffer, and no live offer queued ahead of ours.
+        let ahead = pos.unwrap_or(st.offers.len());
+        if sh.cap.is_none_or(|c| st.buf.len() < c) && !st.live_offer_within(ahead) {
+            if mine.is_some_and(|m| !m.try_claim()) {
+                return Step::Lost;
+            }
+            let (msg, value) = self.take_value(&mut st, pos);
+            st.buf.push_back((msg, value));
+            st.race.sent(msg, sh.cap);
+            st.bump();
+            drop(st);
+            self.stop_waiting();
+            track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+            return Step::Ready(Ok(()));
+        }
+        let version = st.version;
+        if park {
+            match pos {
+                Some(p) => {
+                    let offer = &mut st.offers[p];
+                    if !offer.waker.will_wake(cx.waker()) {
+                        offer.waker = cx.waker().clone();
+                    }
+                }
+                None => {
+                    let id = st.waiter_id();
+                    let value = self.value.take().expect("checked above");
+                    st.offers.push_back(Offer {
+                        id,
+                        value,
+                        waker: cx.waker().clone(),
+                        claim: mine.cloned(),
+                    });
+                    st.race.offered(id);
+                    st.bump();
+                    self.offer = Some(id);
+                }
+            }
+        }
+        let len = st.buf.len();
+        drop(st);
+        if park && mine.is_none() && !self.reported {
+            self.reported = true;
+            track::op_wait(
+                sh.exec.as_deref(),
+                backend::current_task_id(),
+                sh.id,
+                "send",
+                len,
+                self.site,
+            );
+        }
+        Step::Waiting(Some(version))
+    }
+
+    /// Withdraws our offer, if one waits (a select arm that lost): from then on the send
+    /// holds no place in the channel.
+    pub(crate) fn withdraw(&mut self) {
+        let Some(id) = self.offer else { return };
+        let mut st = self.shared.state.lock();
+        if let Some(i) = st.offer_index(id) {
+            st.offers.remove(i);
+        }
+        drop(st);
+        self.stop_waiting();
+    }
+
+    /// The version of the channel's state (see `State::version`).
+    pub(crate) fn version(&self) -> u64 {
+        self.shared.state.lock().version
     }
 
     /// The channel this send is on.
@@ -387,111 +542,11 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let sh = self.shared;
-        let mut st = sh.state.lock();
-        if let Some(id) = self.offer {
-            let Some(pos) = st.offer_index(id) else {
-                // A receiver took our value (and, for a select arm, won the select for us).
-                st.race.send_completed(id);
-                drop(st);
-                self.stop_waiting();
-                track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, id);
-                return Poll::Ready(Ok(()));
-            };
-            if let Some(closed_at) = st.closed_at {
-                if !self.win() {
-                    return Poll::Pending;
-                }
-                let offer = st.offers.remove(pos).expect("offer position is valid");
-                drop(st);
-                self.stop_waiting();
-                closed_send(sh, self.site, closed_at);
-                return Poll::Ready(Err(SendError::Closed(offer.value)));
-            }
-            if st.receivers == 0 {
-                if !self.win() {
-                    return Poll::Pending;
-                }
-                let offer = st.offers.remove(pos).expect("offer position is valid");
-                drop(st);
-                self.stop_waiting();
-                return Poll::Ready(Err(SendError::Disconnected(offer.value)));
-            }
-            if !st.offers[pos].waker.will_wake(cx.waker()) {
-                st.offers[pos].waker = cx.waker().clone();
-            }
-            // A receiver may have skipped our offer while our select was deciding: let one
-            // look again.
-            let mut wake = Vec::new();
-            if let Some(mine) = &self.claim {
-                st.wake_other_receiver(mine, &mut wake);
-            }
-            drop(st);
-            wake_all(wake);
-            return Poll::Pending;
+        match self.step(cx, None, true) {
+            Step::Ready(r) => Poll::Ready(r),
+            Step::Waiting(_) => Poll::Pending,
+            Step::Lost | Step::Retry => unreachable!("a plain send has no select to lose"),
         }
-        let Some(value) = self.value.take() else {
-            panic!("SendFuture polled after it completed");
-        };
-        if let Some(closed_at) = st.closed_at {
-            if !self.win() {
-                self.value = Some(value);
-                return Poll::Pending;
-            }
-            drop(st);
-            closed_send(sh, self.site, closed_at);
-            return Poll::Ready(Err(SendError::Closed(value)));
-        }
-        if st.receivers == 0 {
-            if !self.win() {
-                self.value = Some(value);
-                return Poll::Pending;
-            }
-            return Poll::Ready(Err(SendError::Disconnected(value)));
-        }
-        let mut wake = Vec::new();
-        if st.offers.is_empty() && sh.cap.is_none_or(|c| st.buf.len() < c) {
-            if !self.win() {
-                self.value = Some(value);
-                return Poll::Pending;
-            }
-            let msg = st.waiter_id();
-            st.buf.push_back((msg, value));
-            st.race.sent(msg, sh.cap);
-            st.wake_receiver(&mut wake);
-            drop(st);
-            track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
-            wake_all(wake);
-            return Poll::Ready(Ok(()));
-        }
-        let id = st.waiter_id();
-        st.race.offered(id);
-        st.offers.push_back(Offer {
-            id,
-            value,
-            waker: cx.waker().clone(),
-            claim: self.claim.clone(),
-        });
-        match &self.claim {
-            Some(mine) => st.wake_other_receiver(mine, &mut wake),
-            None => st.wake_receiver(&mut wake),
-        }
-        let len = st.buf.len();
-        drop(st);
-        self.offer = Some(id);
-        if self.claim.is_none() {
-            self.reported = true;
-            track::op_wait(
-                sh.exec.as_deref(),
-                backend::current_task_id(),
-                sh.id,
-                "send",
-                len,
-                self.site,
-            );
-        }
-        wake_all(wake);
-        Poll::Pending
     }
 }
 
@@ -515,8 +570,6 @@ pub struct RecvFuture<'a, T> {
     /// Our entry among the waiting receivers while we wait.
     waiter: Option<u64>,
     site: &'static Location<'static>,
-    /// Set when this receive is an arm of a `select!`.
-    claim: Option<ArmClaim>,
     /// Whether we reported a wait to the tracking layer (a select reports for its arms).
     reported: bool,
 }
@@ -524,20 +577,146 @@ pub struct RecvFuture<'a, T> {
 impl<T> Unpin for RecvFuture<'_, T> {}
 
 impl<T> RecvFuture<'_, T> {
-    fn stop_waiting(&mut self, st: &mut State<T>) {
-        if let Some(id) = self.waiter.take() {
-            if let Some(i) = st.waiter_index(id) {
-                st.receivers_waiting.remove(i);
-            }
-        }
+    fn stop_waiting(&mut self) {
         if std::mem::take(&mut self.reported) {
             track::op_done(self.shared.exec.as_deref(), backend::current_task_id());
         }
     }
 
-    /// Makes this receive an arm of a select (see `crate::select`).
-    pub(crate) fn arm(&mut self, claim: ArmClaim) {
-        self.claim = Some(claim);
+    /// Removes our waiting entry. A value a sender handed us meanwhile goes back to the
+    /// front of the buffer, for the next receiver (wakers into `wake`).
+    fn unqueue(&mut self, st: &mut State<T>, wake: &mut Vec<Waker>) {
+        let Some(id) = self.waiter.take() else { return };
+        let Some(i) = st.waiter_index(id) else { return };
+        let w = st
+            .receivers_waiting
+            .remove(i)
+            .expect("waiter position is valid");
+        st.race.receiver_left(id);
+        if let Some(v) = w.slot {
+            st.buf.push_front(v);
+            st.bump();
+            st.settle(self.shared.cap, None, wake);
+        }
+    }
+
+    /// One attempt to receive: a plain receive when `mine` is `None`, else an arm of
+    /// `mine`'s select, which completes only by winning the select. With `park`, a receive
+    /// that cannot complete now waits (a sender hands it the value); without, it leaves
+    /// nothing behind. `Waiting` carries the channel's version.
+    pub(crate) fn step(
+        &mut self,
+        cx: &mut Context<'_>,
+        mine: Option<&ArmClaim>,
+        park: bool,
+    ) -> Step<Option<T>> {
+        let sh = self.shared;
+        let mut st = sh.state.lock();
+        let mut queued = None;
+        if let Some(id) = self.waiter {
+            match st.waiter_index(id) {
+                Some(i) => {
+                    if st.receivers_waiting[i].slot.is_some() {
+                        // A sender handed us a value (and, for a select arm, won the select
+                        // for us).
+                        let w = st.receivers_waiting.remove(i).expect("waiter position");
+                        let (msg, v) = w.slot.expect("checked above");
+                        self.waiter = None;
+                        st.race.receiver_left(id);
+                        st.race.received_handed(msg, sh.cap);
+                        drop(st);
+                        self.stop_waiting();
+                        track::msg_received(
+                            sh.exec.as_deref(),
+                            backend::current_task_id(),
+                            sh.id,
+                            msg,
+                        );
+                        return Step::Ready(Some(v));
+                    }
+                    queued = Some(i);
+                }
+                None => self.waiter = None,
+            }
+        }
+        let mut wake = Vec::new();
+        match st.take(sh.cap, mine, self.waiter, &mut wake) {
+            Take::Value(msg, v) => {
+                self.unqueue(&mut st, &mut wake);
+                drop(st);
+                self.stop_waiting();
+                track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+                wake_all(wake);
+                Step::Ready(Some(v))
+            }
+            Take::Closed => {
+                self.unqueue(&mut st, &mut wake);
+                drop(st);
+                self.stop_waiting();
+                wake_all(wake);
+                Step::Ready(None)
+            }
+            Take::Lost => Step::Lost,
+            Take::Retry => Step::Retry,
+            Take::Empty => {
+                let version = st.version;
+                if park {
+                    match queued {
+                        Some(i) => {
+                            let w = &mut st.receivers_waiting[i];
+                            if !w.waker.will_wake(cx.waker()) {
+                                w.waker = cx.waker().clone();
+                            }
+                        }
+                        None => {
+                            // A fresh id keeps the queue sorted by id (binary search finds
+                            // entries).
+                            let id = st.waiter_id();
+                            st.receivers_waiting.push_back(Waiter {
+                                id,
+                                waker: cx.waker().clone(),
+                                claim: mine.cloned(),
+                                slot: None,
+                            });
+                            st.race.receiver_waits(id, sh.cap);
+                            st.bump();
+                            self.waiter = Some(id);
+                        }
+                    }
+                }
+                drop(st);
+                if park && mine.is_none() && !self.reported {
+                    self.reported = true;
+                    track::op_wait(
+                        sh.exec.as_deref(),
+                        backend::current_task_id(),
+                        sh.id,
+                        "recv",
+                        0,
+                        self.site,
+                    );
+                }
+                Step::Waiting(Some(version))
+            }
+        }
+    }
+
+    /// Withdraws our waiting entry, if any (a select arm that lost).
+    pub(crate) fn withdraw(&mut self) {
+        if self.waiter.is_none() {
+            return;
+        }
+        let mut st = self.shared.state.lock();
+        let mut wake = Vec::new();
+        self.unqueue(&mut st, &mut wake);
+        drop(st);
+        self.stop_waiting();
+        wake_all(wake);
+    }
+
+    /// The version of the channel's state (see `State::version`).
+    pub(crate) fn version(&self) -> u64 {
+        self.shared.state.lock().version
     }
 
     /// The channel this receive is on.
@@ -550,80 +729,26 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let sh = self.shared;
-        let mut st = sh.state.lock();
-        let mut wake = Vec::new();
-        let before = st.buf.len();
-        if let Some((msg, v)) = st.take(sh.cap, self.claim.as_ref(), &mut wake) {
-            st.race_received(msg, sh.cap, before);
-            self.stop_waiting(&mut st);
-            drop(st);
-            track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
-            wake_all(wake);
-            return Poll::Ready(Some(v));
+        match self.step(cx, None, true) {
+            Step::Ready(v) => Poll::Ready(v),
+            Step::Waiting(_) => Poll::Pending,
+            Step::Lost | Step::Retry => unreachable!("a plain receive has no select to lose"),
         }
-        if st.closed() && !st.has_value() && self.claim.as_ref().is_none_or(|c| c.try_claim()) {
-            st.race.closed.acquire();
-            self.stop_waiting(&mut st);
-            return Poll::Ready(None);
-        }
-        // A first wait cannot be queued yet: push without searching.
-        let queued = match self.waiter {
-            Some(id) => match st.waiter_index(id) {
-                Some(i) => st.receivers_waiting.get_mut(i),
-                None => None,
-            },
-            None => None,
-        };
-        let id = match queued {
-            Some(w) => {
-                if !w.waker.will_wake(cx.waker()) {
-                    w.waker = cx.waker().clone();
-                }
-                w.id
-            }
-            None => {
-                // A fresh id keeps the queue sorted by id (binary search finds entries).
-                let id = st.waiter_id();
-                st.receivers_waiting.push_back(Waiter {
-                    id,
-                    waker: cx.waker().clone(),
-                    claim: self.claim.clone(),
-                });
-                id
-            }
-        };
-        self.waiter = Some(id);
-        drop(st);
-        if self.claim.is_none() && !self.reported {
-            self.reported = true;
-            track::op_wait(
-                sh.exec.as_deref(),
-                backend::current_task_id(),
-                sh.id,
-                "recv",
-                0,
-                self.site,
-            );
-        }
-        Poll::Pending
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        let Some(id) = self.waiter else { return };
+        if self.waiter.is_none() {
+            return;
+        }
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
-        let was_queued = st.waiter_index(id).is_some();
-        self.stop_waiting(&mut st);
-        // We may have been woken for a value we will not take now: pass the wake-up on.
-        let mut wake: Vec<Waker> = Vec::new();
-        if !was_queued && st.has_value() {
-            st.wake_receiver(&mut wake);
-        }
+        let mut wake = Vec::new();
+        self.unqueue(&mut st, &mut wake);
         drop(st);
+        self.stop_waiting();
         wake_all(wake);
     }
 }

@@ -1,9 +1,17 @@
 //! The shared core of a channel: buffer, blocked senders' offers, waiting receivers.
 //!
 //! One [`Lock`] guards it all, so every channel operation is one scheduling point under
-//! the model checkers. A blocked send leaves its value in an *offer*; a receiver takes
-//! from the buffer first and then moves the oldest offer in (or, on a rendezvous channel,
-//! takes the offer directly), so a rendezvous send completes only once its value is taken.
+//! the model checkers. The rules follow Go's channels:
+//!
+//! * A send hands its value straight to the oldest waiting receiver (into the receiver's
+//!   *slot*), else puts it in the buffer if there is room, else waits as an *offer*.
+//! * A receive takes from the buffer first (and moves the oldest offer into the room that
+//!   frees), else takes the oldest offer directly (a rendezvous), else waits.
+//!
+//! So a waiting receiver and a takeable offer never wait side by side, except when both
+//! belong to one `select!` (which never matches itself). A `select!` arm waits with the
+//! select's [`ArmClaim`]: whoever completes the arm must first win the select for it, and
+//! an entry whose select went another way is skipped (its owner withdraws it).
 
 use std::collections::VecDeque;
 use std::panic::Location;
@@ -25,39 +33,98 @@ pub(super) struct Offer<T> {
     pub claim: Option<ArmClaim>,
 }
 
+impl<T> Offer<T> {
+    /// Whether a receiver could still take this value (its select has not gone another way).
+    pub fn live(&self) -> bool {
+        self.claim.as_ref().is_none_or(|c| !c.lost())
+    }
+}
+
 /// A receiver parked in `recv`.
-pub(super) struct Waiter {
+pub(super) struct Waiter<T> {
     pub id: u64,
     pub waker: Waker,
     /// Set when the receive is an arm of a `select!`.
     pub claim: Option<ArmClaim>,
+    /// The value a sender handed over (with its message id), until the receiver takes it.
+    pub slot: Option<(u64, T)>,
 }
 
-impl Waiter {
-    /// Whether this receiver can still take a value (its select has not gone another way).
+impl<T> Waiter<T> {
+    /// Whether a sender could hand this receiver a value now.
     fn live(&self) -> bool {
-        self.claim.as_ref().is_none_or(|c| !c.lost())
+        self.slot.is_none() && self.claim.as_ref().is_none_or(|c| !c.lost())
     }
+}
+
+/// Whether two operations are arms of one select (which must never pair with itself).
+pub(super) fn same_select(a: Option<&ArmClaim>, b: Option<&ArmClaim>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a.same_select(b))
+}
+
+/// Wins the select of a waiting partner (an offer or a receiver) for its arm; always true
+/// for a plain operation.
+pub(super) fn win_partner(claim: &Option<ArmClaim>) -> bool {
+    claim.as_ref().is_none_or(|c| c.try_claim())
+}
+
+/// The outcome of a receive attempt.
+pub(super) enum Take<T> {
+    /// A value and its message id.
+    Value(u64, T),
+    /// The channel is closed and has nothing left for this receiver.
+    Closed,
+    /// Nothing to take now.
+    Empty,
+    /// The taker's select went another way.
+    Lost,
+    /// The taker's select won and gave back its claim (a partner's select went another way
+    /// meanwhile): its arms must all be looked at again.
+    Retry,
 }
 
 pub(super) struct State<T> {
     /// Buffered values, each with its message id.
     pub buf: VecDeque<(u64, T)>,
     pub offers: VecDeque<Offer<T>>,
-    pub receivers_waiting: VecDeque<Waiter>,
+    pub receivers_waiting: VecDeque<Waiter<T>>,
     pub next_waiter: u64,
     pub senders: usize,
     pub receivers: usize,
     /// Where `close()` was first called.
     pub closed_at: Option<&'static Location<'static>>,
+    /// Counts the changes that can make an operation ready (a value, an offer or a waiting
+    /// receiver added, the channel closed): a select with `default` checks that no channel
+    /// of its arms changed while it looked at them one by one.
+    pub version: u64,
     /// Happens-before clocks for `RaceCell` (see `chan::race`).
     pub race: super::race::ChanClocks,
 }
 
 impl<T> State<T> {
+    /// An open channel of capacity `cap` with one sender and one receiver.
+    pub fn new(cap: Option<usize>) -> Self {
+        State {
+            buf: VecDeque::new(),
+            offers: VecDeque::new(),
+            receivers_waiting: VecDeque::new(),
+            next_waiter: 0,
+            senders: 1,
+            receivers: 1,
+            closed_at: None,
+            version: 0,
+            race: super::race::ChanClocks::new(cap),
+        }
+    }
+
     /// No value will ever be sent again.
     pub fn closed(&self) -> bool {
         self.closed_at.is_some() || self.senders == 0
+    }
+
+    /// Notes a change that may make some operation ready.
+    pub fn bump(&mut self) {
+        self.version += 1;
     }
 
     /// Where the offer with this id is. Offers are queued with increasing ids and only ever
@@ -73,105 +140,127 @@ impl<T> State<T> {
             .ok()
     }
 
+    /// A fresh id for an offer, a waiting receiver or a message.
     pub fn waiter_id(&mut self) -> u64 {
         self.next_waiter += 1;
         self.next_waiter
     }
 
-    /// Removes and returns the oldest offer that `mine` may take: a plain send, or a select's
-    /// send arm whose select this claims (never one of `mine`'s own select's arms). Offers of
-    /// selects that went another way stay queued until their owners drop them.
-    fn take_offer(&mut self, mine: Option<&ArmClaim>) -> Option<Offer<T>> {
-        let i = self.offers.iter().position(|o| match &o.claim {
-            None => true,
-            Some(c) => !mine.is_some_and(|m| m.same_select(c)) && c.try_claim(),
-        })?;
-        self.offers.remove(i)
+    /// The oldest waiting receiver that a sender (an arm of `mine`'s select, if any) could
+    /// hand a value to.
+    pub fn first_waiter(&self, mine: Option<&ArmClaim>) -> Option<usize> {
+        self.receivers_waiting
+            .iter()
+            .position(|w| w.live() && !same_select(mine, w.claim.as_ref()))
     }
 
-    /// Takes the next value and its message id, if any: from the buffer (refilling it from
-    /// the oldest offer), else straight from the oldest offer. `mine` is the taker's select
-    /// claim, if it is a select arm: it is won first, and given back if nothing can be taken.
-    /// Wakers of offers taken go into `wake`.
+    /// Whether a live offer waits among the first `n` offers.
+    pub fn live_offer_within(&self, n: usize) -> bool {
+        self.offers.iter().take(n).any(|o| o.live())
+    }
+
+    /// Takes the next value for a receiver (an arm of `mine`'s select, if any): from the
+    /// buffer (then refilling it), else from the oldest offer it may pair with. Wakers of
+    /// offers taken go into `wake`. `me` is the taker's own waiting entry, if it has one,
+    /// which must not be handed a buffered value meanwhile.
     pub fn take(
         &mut self,
         cap: Option<usize>,
         mine: Option<&ArmClaim>,
+        me: Option<u64>,
         wake: &mut Vec<Waker>,
-    ) -> Option<(u64, T)> {
+    ) -> Take<T> {
         if !self.buf.is_empty() {
             if mine.is_some_and(|m| !m.try_claim()) {
-                return None;
+                return Take::Lost;
             }
-            let v = self.buf.pop_front()?;
-            if cap.is_some_and(|c| self.buf.len() < c) {
-                if let Some(offer) = self.take_offer(None) {
-                    self.buf.push_back((offer.id, offer.value));
-                    wake.push(offer.waker);
-                }
-            }
-            return Some(v);
+            let (id, v) = self.buf.pop_front().expect("the buffer is not empty");
+            self.race.received_buffered(id, cap);
+            self.settle(cap, me, wake);
+            return Take::Value(id, v);
         }
-        if self.offers.is_empty() || mine.is_some_and(|m| !m.try_claim()) {
-            return None;
-        }
-        match self.take_offer(mine) {
-            Some(offer) => {
-                wake.push(offer.waker);
-                Some((offer.id, offer.value))
-            }
-            None => {
+        while let Some(i) = self
+            .offers
+            .iter()
+            .position(|o| o.live() && !same_select(mine, o.claim.as_ref()))
+        {
+            let newly = match mine.map(|m| m.claim()) {
+                Some(None) => return Take::Lost,
+                Some(Some(newly)) => newly,
+                None => false,
+            };
+            if !win_partner(&self.offers[i].claim) {
+                // The partner's select went another way between the check and the claim
+                // (only possible with real threads). Another taker may have seen this
+                // select as decided meanwhile: give the claim back and look again.
                 if let Some(m) = mine {
-                    m.give_back();
+                    if newly {
+                        m.give_back();
+                    }
+                    return Take::Retry;
                 }
-                None
+                continue;
             }
+            let offer = self.offers.remove(i).expect("offer position is valid");
+            self.race.received_offer(offer.id);
+            wake.push(offer.waker);
+            return Take::Value(offer.id, offer.value);
         }
+        if self.closed() {
+            if mine.is_some_and(|m| !m.try_claim()) {
+                return Take::Lost;
+            }
+            self.race.closed.acquire();
+            return Take::Closed;
+        }
+        Take::Empty
     }
 
-    /// Whether a receiver could take something now.
-    pub fn has_value(&self) -> bool {
-        !self.buf.is_empty()
-            || self
-                .offers
-                .iter()
-                .any(|o| o.claim.as_ref().is_none_or(|c| !c.lost()))
-    }
-
-    /// Receivers parked in `recv` that can still take a value.
-    pub fn live_receivers_waiting(&self) -> usize {
-        self.receivers_waiting.iter().filter(|w| w.live()).count()
-    }
-
-    /// Wakes one waiting receiver that can still take a value (into `wake`); receivers whose
-    /// select went another way are skipped.
-    pub fn wake_receiver(&mut self, wake: &mut Vec<Waker>) {
-        while let Some(w) = self.receivers_waiting.pop_front() {
-            if w.live() {
-                wake.push(w.waker);
+    /// Restores the channel's rules after room appeared in the buffer or a value was put
+    /// back into it: moves the oldest live offers into free room and hands buffered values
+    /// to waiting receivers (except `skip`), winning each partner's select first. Wakers go
+    /// into `wake`.
+    pub fn settle(&mut self, cap: Option<usize>, skip: Option<u64>, wake: &mut Vec<Waker>) {
+        loop {
+            let mut moved = false;
+            while cap.is_some_and(|c| self.buf.len() < c) {
+                let Some(i) = self.offers.iter().position(|o| o.live()) else {
+                    break;
+                };
+                if !win_partner(&self.offers[i].claim) {
+                    continue; // went another way: no longer live
+                }
+                let offer = self.offers.remove(i).expect("offer position is valid");
+                self.race.refilled(offer.id);
+                self.buf.push_back((offer.id, offer.value));
+                wake.push(offer.waker);
+                moved = true;
+            }
+            while !self.buf.is_empty() {
+                let Some(i) = self
+                    .receivers_waiting
+                    .iter()
+                    .position(|w| w.live() && Some(w.id) != skip)
+                else {
+                    break;
+                };
+                let w = &mut self.receivers_waiting[i];
+                if !win_partner(&w.claim) {
+                    continue;
+                }
+                w.slot = self.buf.pop_front();
+                wake.push(w.waker.clone());
+                moved = true;
+            }
+            if !moved {
                 return;
             }
         }
     }
 
-    /// Wakes one waiting receiver that can still take a value and is not an arm of `mine`'s
-    /// own select (a select never matches itself; waking its own arm would spin).
-    pub fn wake_other_receiver(&mut self, mine: &ArmClaim, wake: &mut Vec<Waker>) {
-        let Some(i) = self
-            .receivers_waiting
-            .iter()
-            .position(|w| w.live() && !w.claim.as_ref().is_some_and(|c| c.same_select(mine)))
-        else {
-            return;
-        };
-        if let Some(w) = self.receivers_waiting.remove(i) {
-            wake.push(w.waker);
-        }
-    }
-
     /// Wakes every waiting receiver and every blocked sender (into `wake`).
     pub fn wake_all(&mut self, wake: &mut Vec<Waker>) {
-        wake.extend(self.receivers_waiting.drain(..).map(|w| w.waker));
+        wake.extend(self.receivers_waiting.iter().map(|w| w.waker.clone()));
         wake.extend(self.offers.iter().map(|o| o.waker.clone()));
     }
 }

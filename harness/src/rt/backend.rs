@@ -7,7 +7,6 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
@@ -144,32 +143,50 @@ pub(crate) fn block_on<F: Future>(backend: Backend, future: F) -> F::Output {
     }
 }
 
-/// Wakes a loom thread by unparking it.
-struct LoomUnparker(loom::thread::Thread);
+/// Wakes a loom thread: notes the wake-up, then unparks the thread.
+///
+/// The note is what counts: loom keeps an unpark that arrives while the thread runs only
+/// until the thread blocks on a contended loom lock (acquiring the lock resets the thread's
+/// state), so a task woken just before it takes a channel lock would park and never wake.
+struct LoomUnparker {
+    thread: loom::thread::Thread,
+    /// Set by a wake, cleared by the thread before each poll (a std atomic: loom runs one
+    /// thread at a time, and this is bookkeeping, not a modelled access).
+    notified: std::sync::atomic::AtomicBool,
+}
 
 impl std::task::Wake for LoomUnparker {
     fn wake(self: std::sync::Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.unpark();
+        self.notified.store(true, Ordering::SeqCst);
+        self.thread.unpark();
     }
 }
 
-/// Drives a future on the current loom thread, parking it while the future is pending.
+/// Drives a future on the current loom thread, parking it while the future is pending and
+/// no wake-up arrived since the poll began.
 ///
 /// Unlike `loom::future::block_on`, it holds no loom object of its own: when loom detects
 /// a deadlock in this thread and unwinds it, nothing here calls back into loom from a
 /// destructor (which would abort the process).
 fn loom_block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
-    let waker = Waker::from(std::sync::Arc::new(LoomUnparker(loom::thread::current())));
+    let unparker = std::sync::Arc::new(LoomUnparker {
+        thread: loom::thread::current(),
+        notified: std::sync::atomic::AtomicBool::new(false),
+    });
+    let waker = Waker::from(unparker.clone());
     let mut cx = Context::from_waker(&waker);
     loop {
+        unparker.notified.store(false, Ordering::SeqCst);
         if let Poll::Ready(v) = super::clock::counted_poll(|| future.as_mut().poll(&mut cx)) {
             return v;
         }
-        loom::thread::park();
+        if !unparker.notified.swap(false, Ordering::SeqCst) {
+            loom::thread::park();
+        }
     }
 }
 
@@ -179,39 +196,15 @@ async fn counted<F: Future>(future: F) -> F::Output {
     std::future::poll_fn(|cx| super::clock::counted_poll(|| future.as_mut().poll(cx))).await
 }
 
-/// A scheduling point: lets the model checker run another task here.
-pub(crate) fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
-}
-
-/// The future of [`yield_now`].
-pub(crate) struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match current() {
-            // loom treats an explicit yield as a hint that the thread spins: it runs others first.
-            Backend::Loom => {
-                loom::thread::yield_now();
-                Poll::Ready(())
-            }
-            Backend::Shuttle => {
-                shuttle::thread::yield_now();
-                Poll::Ready(())
-            }
-            Backend::Tokio => {
-                if self.yielded {
-                    Poll::Ready(())
-                } else {
-                    self.yielded = true;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            }
-        }
+/// A scheduling point: lets the model checker run another task here. On tokio the task
+/// goes to the back of its worker's queue, so that tasks it spawned get to run (a task that
+/// just woke itself would run again at once, ahead of them).
+pub(crate) async fn yield_now() {
+    match current() {
+        // loom treats an explicit yield as a hint that the thread spins: it runs others first.
+        Backend::Loom => loom::thread::yield_now(),
+        Backend::Shuttle => shuttle::thread::yield_now(),
+        Backend::Tokio => tokio::task::yield_now().await,
     }
 }
 
