@@ -398,6 +398,36 @@ fn unsubscribe_deadlock_report_names_the_leaver_and_the_broker() {
             r.contains("all 4 live task(s) are blocked")
                 || r.contains("all 5 live task(s) are blocked"),
             "{r}"
+#[test]
+fn every_corpus_bug_has_a_fixed_twin_checked_everywhere_and_a_source_file() {
+    let all = models::corpus::models();
+    let bugs: Vec<_> = all
+        .iter()
+        .filter(|m| matches!(m.expect, Expect::Fail(_)))
+        .collect();
+    assert!(bugs.len() >= 16, "the corpus holds every case");
+    for bug in bugs {
+        let fixed_name = format!("{}-fixed", bug.name);
+        let fixed = all
+            .iter()
+            .find(|m| m.name == fixed_name)
+            .unwrap_or_else(|| panic!("{} has no fixed twin", bug.name));
+        assert_eq!(fixed.expect, Expect::Pass, "{fixed_name}");
+        assert_eq!(fixed.checkers, models::ALL_CHECKERS, "{fixed_name}");
+        for checker in [Checker::Loom, Checker::Shuttle, Checker::Pct] {
+            assert!(
+                bug.checkers.contains(&checker),
+                "{} under {checker}",
+                bug.name
+            );
+        }
+        assert_eq!(bug.pattern, fixed.pattern);
+        assert!(
+            bug.pattern.starts_with("models/src/corpus/")
+                && std::path::Path::new(bug.pattern).is_file(),
+            "{}: {}",
+            bug.name,
+            bug.pattern
         );
     }
 }

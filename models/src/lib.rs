@@ -13,6 +13,7 @@
 
 pub mod bounded_spawn;
 pub mod cancel;
+pub mod corpus;
 pub mod diagram;
 pub mod fan_in;
 pub mod multiplex;
@@ -206,6 +207,7 @@ pub fn all() -> Vec<Model> {
     models.extend(cancel::models());
     models.extend(multiplex::models());
     models.extend(pubsub::models());
+    models.extend(corpus::models());
     models
 }
 

@@ -1,5 +1,5 @@
 //! The `leakproof` command line: list the models, check them under every checker, replay a
-//! failing schedule.
+//! failing schedule, measure the bug corpus.
 //!
 //! `cargo run --release -- check` runs every model under every checker and prints a table
 //! of verdicts; the exit status is 0 when every verdict is the expected one, 1 when any is
@@ -86,6 +86,28 @@ enum Command {
         /// Where to save the failing schedule (default: models/regressions, or $LEAKPROOF_REGRESSIONS).
         #[arg(long)]
         regressions: Option<PathBuf>,
+    },
+    /// Measure the bug corpus: for every case, whether each checker finds the bug, after how
+    /// many executions, and how often a real tokio run does; and whether every checker passes
+    /// the fix.
+    Corpus {
+        /// Cases to measure (`corpus/grpc-1460`, …); every case when none is named.
+        cases: Vec<String>,
+        /// Independent tokio runs per model (each one fresh runtime).
+        #[arg(long, default_value_t = 20)]
+        tokio_runs: usize,
+        /// Executions for shuttle and PCT (default: the checkers' defaults).
+        #[arg(long)]
+        iterations: Option<usize>,
+        /// Seed for shuttle, PCT and tokio.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the table as Markdown (for README).
+        #[arg(long)]
+        markdown: bool,
+        /// Measurements run in parallel (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Run one execution of MODEL along the schedule in TOKEN (or every token of a saved
     /// regressions FILE) and print its report.
@@ -222,6 +244,26 @@ fn main() -> ExitCode {
             diagram,
             svg,
         } => replay(&model, &token, trace, diagram, svg.as_deref()),
+        Command::Corpus {
+            cases,
+            tokio_runs,
+            iterations,
+            seed,
+            markdown,
+            jobs,
+        } => {
+            let plan = CorpusPlan {
+                tokio_runs: tokio_runs.max(1),
+                opts: Options {
+                    iterations,
+                    seed,
+                    loom_checkpoint: None,
+                },
+                markdown,
+                jobs: jobs.unwrap_or_else(cores).max(1),
+            };
+            corpus(&cases, &plan)
+        }
     }
 }
 
@@ -761,5 +803,225 @@ fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path>) -
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// What `corpus` was asked to do.
+struct CorpusPlan {
+    tokio_runs: usize,
+    opts: Options,
+    markdown: bool,
+    jobs: usize,
+}
+
+/// One checker's measurement of one model.
+enum Measure {
+    /// A model checker's result: the failure (with the execution that found it) or the
+    /// executions it ran without one.
+    Model(Result<Stats, Failure>),
+    /// tokio: the failures' kinds over independent runs (None for a run that passed).
+    Tokio(Vec<Option<harness::check::FailureKind>>),
+}
+
+/// How one checker did on a buggy model: `yes (k)` with the executions to the first finding,
+/// `no (n)` after n executions without it, or what else it found.
+fn found_cell(m: &Measure, want: harness::check::FailureKind) -> String {
+    match m {
+        Measure::Model(Ok(s)) => format!("no ({})", s.executions),
+        Measure::Model(Err(f)) if f.kind == want => format!("yes ({})", f.execution),
+        Measure::Model(Err(f)) => format!("{} ({})", f.kind, f.execution),
+        Measure::Tokio(runs) => {
+            let hits = runs.iter().filter(|k| **k == Some(want)).count();
+            let other = runs.iter().filter(|k| k.is_some_and(|k| k != want)).count();
+            if other > 0 {
+                format!("{hits}/{} (+{other} other)", runs.len())
+            } else {
+                format!("{hits}/{}", runs.len())
+            }
+        }
+    }
+}
+
+/// Whether a fixed model passed this checker.
+fn passes(m: &Measure) -> bool {
+    match m {
+        Measure::Model(r) => r.is_ok(),
+        Measure::Tokio(runs) => runs.iter().all(Option::is_none),
+    }
+}
+
+fn measure(model: &Model, checker: Checker, plan: &CorpusPlan) -> Measure {
+    if checker != Checker::Tokio {
+        return Measure::Model(model.check(checker, &plan.opts));
+    }
+    let base = plan.opts.seed.unwrap_or(0x1ea4);
+    let runs = (0..plan.tokio_runs as u64)
+        .map(|i| {
+            let opts = Options {
+                iterations: Some(1),
+                seed: Some(base.wrapping_add(i)),
+                loom_checkpoint: None,
+            };
+            model.check(Checker::Tokio, &opts).err().map(|f| f.kind)
+        })
+        .collect();
+    Measure::Tokio(runs)
+}
+
+fn corpus(cases: &[String], plan: &CorpusPlan) -> ExitCode {
+    let all = models::corpus::models();
+    let mut bugs: Vec<(Model, Model)> = Vec::new();
+    for m in &all {
+        let models::Expect::Fail(_) = m.expect else {
+            continue;
+        };
+        let fixed_name = format!("{}-fixed", m.name);
+        let Some(fixed) = all.iter().find(|f| f.name == fixed_name) else {
+            eprintln!("leakproof: corpus case {} has no fixed twin", m.name);
+            return ExitCode::from(2);
+        };
+        if cases.is_empty() || cases.iter().any(|c| c == m.name || *c == fixed_name) {
+            bugs.push((*m, *fixed));
+        }
+    }
+    if bugs.is_empty() {
+        eprintln!("leakproof: no corpus case matches {}", cases.join(", "));
+        eprintln!("  `leakproof list` shows every model; corpus models start with corpus/");
+        return ExitCode::from(2);
+    }
+    let work: Vec<(Model, Checker)> = bugs
+        .iter()
+        .flat_map(|(b, f)| {
+            models::ALL_CHECKERS
+                .iter()
+                .flat_map(move |c| [(*b, *c), (*f, *c)])
+        })
+        .collect();
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Measure>>> = Mutex::new((0..work.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..plan.jobs.min(work.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((model, checker)) = work.get(i).copied() else {
+                    break;
+                };
+                let t = Instant::now();
+                let m = measure(&model, checker, plan);
+                eprintln!(
+                    "  {:<34} {:<8} {:.2?}",
+                    model.name,
+                    checker.to_string(),
+                    t.elapsed()
+                );
+                results.lock().unwrap()[i] = Some(m);
+            });
+        }
+    });
+    let results: Vec<Measure> = results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    let get = |model: &Model, checker: Checker| -> &Measure {
+        let i = work
+            .iter()
+            .position(|(m, c)| m.name == model.name && *c == checker)
+            .expect("measured");
+        &results[i]
+    };
+    let header = [
+        "case",
+        "kind",
+        "loom",
+        "shuttle",
+        "pct",
+        "tokio",
+        "fix passes",
+    ];
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    let mut ok = true;
+    for (bug, fixed) in &bugs {
+        let models::Expect::Fail(kind) = bug.expect else {
+            unreachable!("only buggy models are paired")
+        };
+        let cells: Vec<String> = models::ALL_CHECKERS
+            .iter()
+            .map(|c| found_cell(get(bug, *c), kind))
+            .collect();
+        let found_randomly = [Checker::Shuttle, Checker::Pct]
+            .iter()
+            .any(|c| matches!(get(bug, *c), Measure::Model(Err(f)) if f.kind == kind));
+        let failed_fix: Vec<String> = models::ALL_CHECKERS
+            .iter()
+            .filter(|c| !passes(get(fixed, **c)))
+            .map(|c| c.to_string())
+            .collect();
+        ok &= found_randomly && failed_fix.is_empty();
+        let fix = if failed_fix.is_empty() {
+            "yes".to_string()
+        } else {
+            format!("NO: {}", failed_fix.join(", "))
+        };
+        let case = bug.name.trim_start_matches("corpus/").to_string();
+        rows.push([
+            case,
+            kind.to_string(),
+            cells[0].clone(),
+            cells[1].clone(),
+            cells[2].clone(),
+            cells[3].clone(),
+            fix,
+        ]);
+    }
+    if plan.markdown {
+        println!("| {} |", header.join(" | "));
+        println!("|{}", "---|".repeat(header.len()));
+        for r in &rows {
+            println!("| {} |", r.join(" | "));
+        }
+    } else {
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<&str>| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        println!("\n{}", line(header.to_vec()));
+        for r in &rows {
+            println!("{}", line(r.iter().map(String::as_str).collect()));
+        }
+    }
+    let d = harness::check::Defaults::from_env();
+    println!(
+        "\n{} case(s) in {:.1?}: loom exhaustive (preemption bound {}), shuttle {} and PCT {} (depth {}) executions, \
+         tokio {} independent run(s); `yes (k)`: found at execution k; `no (n)`: not found in n executions",
+        bugs.len(),
+        started.elapsed(),
+        d.loom_preemptions
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "none".into()),
+        plan.opts.iterations.unwrap_or(d.shuttle_iterations),
+        plan.opts.iterations.unwrap_or(d.pct_iterations),
+        d.pct_depth,
+        plan.tokio_runs
+    );
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
