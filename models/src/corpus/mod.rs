@@ -21,9 +21,9 @@
 //! | [`tikv_539`] | Qin et al. PLDI'20, tikv#539 | condvar waiter trusts `Arc::strong_count` | deadlock |
 //! | [`cargill_buffer`] | Cargill's bounded buffer | `signal` on a Cond shared by two conditions | deadlock |
 //! | [`pct_figure1`] | PCT paper (ASPLOS'10), figure 1 | order violation (depth 1), atomicity violation and deadlock (depth 2) | panic, panic, deadlock |
-//! | [`reorder_3`] | SCTBench `reorder_3` | torn read of two variables | panic |
+//! | [`reorder_3`] | SCTBench `reorder_3` | two variables written and read unordered | race |
 //! | [`twostage`] | SCTBench `twostage` | two locked stages read between them | panic |
-//! | [`wronglock`] | SCTBench `wronglock` | one counter, two locks | panic |
+//! | [`wronglock`] | SCTBench `wronglock` | one counter, two locks | race |
 //! | [`din_phil3`] | SCTBench `din_phil3` | dining philosophers, circular lock order | deadlock |
 //!
 //! Models are named `corpus/<case>` (the bug, expected to fail with its kind) and
