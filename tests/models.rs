@@ -398,6 +398,10 @@ fn unsubscribe_deadlock_report_names_the_leaver_and_the_broker() {
             r.contains("all 4 live task(s) are blocked")
                 || r.contains("all 5 live task(s) are blocked"),
             "{r}"
+        );
+    }
+}
+
 #[test]
 fn every_corpus_bug_has_a_fixed_twin_checked_everywhere_and_a_source_file() {
     let all = models::corpus::models();
