@@ -88,6 +88,44 @@ fn a_panic_in_a_spawned_task_is_a_panic_under_every_checker() {
     }
 }
 
+#[test]
+fn a_panic_report_lists_the_tasks_alive_when_it_happened_under_every_checker() {
+    // On tokio the other tasks run on between the panic and the checker's verdict: here the
+    // body lets the witness end after the panic, before the verdict, so a report built from
+    // the registry at verdict time would list no witness (a flake of the bounded spawning
+    // model's report under load).
+    for check in each_checker("panic-live-tasks") {
+        let f = check
+            .run(|| async {
+                let (go_tx, go_rx) = chan::bounded::<()>(1);
+                let witness = task::spawn_named("witness", async move {
+                    let _ = go_rx.recv().await;
+                });
+                let doomed = task::spawn_named("doomed", async { panic!("the model's assertion") });
+                let _ = doomed.await;
+                go_tx.send(()).await.unwrap();
+                let _ = witness.await;
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+        assert!(
+            f.report.contains(" \"doomed\": the model's assertion"),
+            "{}",
+            f.report
+        );
+        let (_, live) = f
+            .report
+            .split_once("live tasks when it happened:")
+            .unwrap_or_else(|| panic!("{}: no live tasks listed:\n{}", f.checker, f.report));
+        assert!(
+            live.contains(" \"witness\" [chan recv]"),
+            "{}: the witness was alive when the task panicked:\n{}",
+            f.checker,
+            f.report
+        );
+    }
+}
+
 /// Panics only when the spawned task's send lands before the body's: an order violation
 /// that only some schedules show.
 async fn order_violation() {

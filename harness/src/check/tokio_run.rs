@@ -152,6 +152,14 @@ where
     track::body_started(Some(&exec), ctx.site);
     let defaults = &ctx.defaults;
     let fail = |kind, text| Verdict::Fail(kind, text, registry.snapshot());
+    // A finding is reported with the tasks alive when it was made: the others ran on (and may
+    // have ended) while the checker was getting to it.
+    let failed = |f: exec::Finding| {
+        let snapshot = exec
+            .snapshot_at_finding()
+            .unwrap_or_else(|| registry.snapshot());
+        Verdict::Fail(f.kind, f.text, snapshot)
+    };
     let verdict = rt.block_on(async {
         let mut body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
         let started = Instant::now();
@@ -184,7 +192,7 @@ where
             }
         }
         if let Some(f) = exec.finding() {
-            return fail(f.kind, f.text);
+            return failed(f);
         }
         exec.body_done.store(true, Ordering::Release);
         track::task_ended(Some(&exec), 0, "ok");
@@ -193,7 +201,7 @@ where
         let mut quiet = Quiescence::new();
         loop {
             if let Some(f) = exec.finding() {
-                return fail(f.kind, f.text);
+                return failed(f);
             }
             if exec.unfinished_tasks().is_empty() {
                 return Verdict::Pass;

@@ -208,6 +208,17 @@ pub(crate) async fn yield_now() {
     }
 }
 
+/// Whether a shuttle execution runs on this thread (its state is set, borrowed or not).
+///
+/// Safe to call anywhere, a panic hook included: it never panics and never schedules.
+pub(crate) fn in_shuttle_execution() -> bool {
+    use shuttle_engine::runtime::execution::{ExecutionState, ExecutionStateBorrowError};
+    !matches!(
+        ExecutionState::try_with(|_| ()),
+        Err(ExecutionStateBorrowError::NotSet)
+    )
+}
+
 /// A random number from the checker's random source: shuttle's (so that a replay token
 /// reproduces every choice), the execution's seeded generator on tokio, and under loom a
 /// deterministic sequence per execution (loom explores interleavings, not random draws).

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::backend::Backend;
 use crate::check::FailureKind;
-use crate::track::Registry;
+use crate::track::{Registry, Snapshot};
 
 /// Something an execution found wrong while it ran (a panic, a send on a closed channel).
 #[derive(Clone, Debug)]
@@ -47,6 +47,9 @@ pub(crate) struct Exec {
     /// The task list's length after its last prune.
     pruned_len: std::sync::atomic::AtomicUsize,
     finding: Mutex<Option<Finding>>,
+    /// On tokio, the registry as it was when the first finding was recorded: the other tasks
+    /// run on until the checker notices, and the report must show them as they were then.
+    at_finding: Mutex<Option<Snapshot>>,
     /// Set once the body's future has completed.
     pub body_done: AtomicBool,
     /// Set once the execution has failed or ended: destructors stop calling into the backend.
@@ -76,6 +79,7 @@ impl Exec {
             spawned: AtomicU64::new(0),
             pruned_len: std::sync::atomic::AtomicUsize::new(0),
             finding: Mutex::new(None),
+            at_finding: Mutex::new(None),
             body_done: AtomicBool::new(false),
             torn_down: AtomicBool::new(false),
             progress: AtomicU64::new(0),
@@ -118,11 +122,27 @@ impl Exec {
     }
 
     /// Records a finding; only the first one of an execution is kept.
+    ///
+    /// On tokio it also keeps the registry as it is now (see [`Exec::snapshot_at_finding`]);
+    /// loom and shuttle stop the execution at its finding, so theirs stays as it was.
     pub(crate) fn record(&self, finding: Finding) {
         let mut slot = self.finding.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
+            if self.backend == Backend::Tokio {
+                *self.at_finding.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(self.registry.snapshot());
+            }
             *slot = Some(finding);
         }
+    }
+
+    /// The registry as it was when the first finding was recorded on tokio, where the
+    /// execution's other tasks go on running (and ending) until the checker notices it.
+    pub(crate) fn snapshot_at_finding(&self) -> Option<Snapshot> {
+        self.at_finding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The first finding of this execution, if any.

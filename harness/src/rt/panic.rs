@@ -4,9 +4,9 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{self, PanicHookInfo};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
-use super::exec;
+use super::{backend, exec};
 
 /// The payload of the single panic that stops a failing loom or shuttle execution.
 /// The checker recognises it and reads the finding from the execution instead.
@@ -71,12 +71,25 @@ pub(crate) fn take_note() -> Option<PanicNote> {
     LAST.with(|l| l.borrow_mut().take())
 }
 
+/// A panic hook, as `std::panic::take_hook` hands it back.
+type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
+
 /// Installs, once per process, a hook that records panics raised inside checked executions
 /// (the report shows them) instead of printing each one; other panics print as before.
 /// Set `LEAKPROOF_SHOW_PANICS=1` to print them all.
+///
+/// Shuttle's own hook only sees panics raised inside a shuttle execution: outside one it
+/// would print a "Task failed, serializing schedule" banner, naming the failing task
+/// "Tried to get ExecutionState, but got the following error: NotSet", in front of every
+/// ordinary panic of the process (a failing assertion of a test, a panic on a tokio thread).
 pub(crate) fn install_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
+        // The hook shuttle would wrap (the default one unless someone set another): ordinary
+        // panics go straight to it.
+        let original: Arc<Hook> = Arc::new(panic::take_hook());
+        let forward = original.clone();
+        panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| forward(info)));
         // Let shuttle install its own hook first, so that ours wraps it rather than the reverse.
         shuttle::Runner::new(
             shuttle::scheduler::RoundRobinScheduler::new(1),
@@ -102,7 +115,11 @@ pub(crate) fn install_hook() {
                     return;
                 }
             }
-            previous(info);
+            if backend::in_shuttle_execution() {
+                previous(info);
+            } else {
+                original(info);
+            }
         }));
     });
 }
