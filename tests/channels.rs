@@ -805,10 +805,9 @@ fn errors_implement_display_and_error() {
 /// broker and a subscriber draining while it unsubscribes): loom reaches a state where the
 /// broker waits in `select { send ch#2, ctx.done() }` and the leaver in
 /// `select { send ch#1, recv ch#2 }` with neither woken (`lp1:loom:2:1959`, seen on
-/// 2026-11-29); 20000 shuttle and 20000 PCT executions did not.
+/// 2026-11-29); 20000 shuttle and 20000 PCT executions did not. The cause was the loom
+/// backend losing a wake-up when a woken task then blocked on a contended channel lock.
 #[test]
-#[ignore = "harness bug: under loom a select's receive arm on a cap-1 channel misses the \
-            value while the sender is parked in a select send (false deadlock, lp1:loom:2:1959)"]
 fn a_select_receive_meets_a_select_send_parked_on_a_full_buffer_under_loom() {
     use harness::context::Context;
     Check::new("select-recv-vs-parked-select-send")

@@ -102,6 +102,12 @@ impl Suite {
         self
     }
 
+    /// How many tokio executions (real threads: for races the models cannot show).
+    fn tokio_runs(mut self, runs: usize) -> Suite {
+        self.tokio = runs;
+        self
+    }
+
     /// The loom preemption bound, unless `GOLANG_LOOM_BOUND` overrides it.
     fn loom_bound_or_env(&self) -> Option<usize> {
         match std::env::var("GOLANG_LOOM_BOUND").as_deref() {
@@ -1455,6 +1461,57 @@ async fn select_receiver(chans: Vec<Receiver<u32>>, dead: Receiver<u32>, n: u32)
         got.push(v.expect("no channel closes during the stress"));
     }
     got
+}
+
+/// Selects on opposite ends of two rendezvous channels, all active at once: "forward" tasks
+/// run `select { send x, recv y }`, "backward" tasks `select { recv x, send y }`, so every
+/// round pairs one forward select with one backward select, on either channel. On tokio two
+/// selects can try to win each other at the same moment (one must give its claim back);
+/// a wake-up lost there leaves both parked for good, which the runs would report as a
+/// deadlock or leak.
+#[test]
+fn opposite_selects_on_rendezvous_channels_always_pair() {
+    suite("opposite-selects")
+        .loom_bound(2)
+        .iterations(100, 100)
+        .tokio_runs(20)
+        .run(|s| async move {
+            let pairs: usize = s.pick(1, 3);
+            let rounds: u32 = s.pick(2, if s.tokio { 400 } else { 20 });
+            let (x_tx, x_rx) = chan::bounded::<u32>(0);
+            let (y_tx, y_rx) = chan::bounded::<u32>(0);
+            let mut tasks = Vec::new();
+            for p in 0..pairs {
+                let (x_tx, y_rx) = (x_tx.clone(), y_rx.clone());
+                tasks.push(task::spawn_named(format!("forward{p}"), async move {
+                    let mut got = 0u32;
+                    for i in 0..rounds {
+                        harness::select! {
+                            r = x_tx.send(i) => r.unwrap(),
+                            v = y_rx.recv() => { v.unwrap(); got += 1; }
+                        }
+                    }
+                    got
+                }));
+                let (x_rx, y_tx) = (x_rx.clone(), y_tx.clone());
+                tasks.push(task::spawn_named(format!("backward{p}"), async move {
+                    let mut got = 0u32;
+                    for i in 0..rounds {
+                        harness::select! {
+                            v = x_rx.recv() => { v.unwrap(); got += 1; }
+                            r = y_tx.send(i) => r.unwrap(),
+                        }
+                    }
+                    got
+                }));
+            }
+            let mut received = 0;
+            for t in tasks {
+                received += t.await.unwrap();
+            }
+            // Every round of every task is one half of a pairing.
+            assert_eq!(received, rounds * pairs as u32);
+        });
 }
 
 #[test]

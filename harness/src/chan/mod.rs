@@ -515,15 +515,19 @@ impl<T> SendFuture<'_, T> {
         Step::Waiting(Some(version))
     }
 
-    /// Withdraws our offer, if one waits (a select arm that lost): from then on the send
-    /// holds no place in the channel.
+    /// Withdraws our offer, if one waits (a select arm that lost, or a select that looks at
+    /// its arms again): from then on the send holds no place in the channel, and the value
+    /// is ours again. An offer a receiver already took stays taken: the next step reports
+    /// the send done.
     pub(crate) fn withdraw(&mut self) {
         let Some(id) = self.offer else { return };
         let mut st = self.shared.state.lock();
-        if let Some(i) = st.offer_index(id) {
-            st.offers.remove(i);
-        }
+        let Some(i) = st.offer_index(id) else {
+            return; // delivered
+        };
+        let offer = st.offers.remove(i).expect("offer position is valid");
         drop(st);
+        self.value = Some(offer.value);
         self.stop_waiting();
     }
 
@@ -701,12 +705,18 @@ impl<T> RecvFuture<'_, T> {
         }
     }
 
-    /// Withdraws our waiting entry, if any (a select arm that lost).
+    /// Withdraws our waiting entry, if any (a select arm that lost, or a select that looks
+    /// at its arms again). An entry a sender already handed a value stays: the next step
+    /// takes the value.
     pub(crate) fn withdraw(&mut self) {
-        if self.waiter.is_none() {
-            return;
-        }
+        let Some(id) = self.waiter else { return };
         let mut st = self.shared.state.lock();
+        if st
+            .waiter_index(id)
+            .is_some_and(|i| st.receivers_waiting[i].slot.is_some())
+        {
+            return; // delivered
+        }
         let mut wake = Vec::new();
         self.unqueue(&mut st, &mut wake);
         drop(st);
