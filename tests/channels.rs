@@ -7,33 +7,15 @@
 //! (2 or 3) so that each takes well under a second.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use harness::chan::{self, SendError, TryRecvError, TrySendError};
-use harness::check::{Check, Checker, FailureKind};
+use harness::check::{Check, FailureKind};
 use harness::task;
 
-/// The four checkers every conformance test runs under, in order.
-const CHECKERS: [Checker; 4] = [
-    Checker::Loom,
-    Checker::Shuttle,
-    Checker::Pct,
-    Checker::Tokio,
-];
+mod common;
 
-/// A check named `name` that runs only `checker`, with this suite's bounds. `loom_bound` is
-/// loom's preemption bound (`None`: every interleaving).
-fn check_with(name: &str, checker: Checker, loom_bound: Option<usize>) -> Check {
-    let check = Check::new(format!("{name} [{checker}]"));
-    match checker {
-        Checker::Loom => check.loom().preemption_bound(loom_bound),
-        Checker::Shuttle => check.shuttle(200),
-        Checker::Pct => check.pct(200, 3),
-        Checker::Tokio => check.tokio(3),
-        Checker::Replay => unreachable!("the suite never replays"),
-    }
-}
+use common::{yield_a_few, Tally};
 
 /// Runs `body` under each checker, one after the other; panics naming the checker whose
 /// run failed. loom explores every interleaving (no preemption bound): fine for models
@@ -43,7 +25,7 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    run_all(name, None, body)
+    common::check_all(name, None, body)
 }
 
 /// [`check_all`] with loom's preemption bound set to `bound`, for the two-task models whose
@@ -53,35 +35,7 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    run_all(name, Some(bound), body)
-}
-
-fn run_all<F, Fut>(name: &str, loom_bound: Option<usize>, body: F)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let body = Arc::new(body);
-    for checker in CHECKERS {
-        let b = body.clone();
-        match check_with(name, checker, loom_bound).run(move || b()) {
-            Ok(stats) => {
-                assert!(
-                    stats.executions > 0,
-                    "{name}: {checker} ran no execution: {stats:?}"
-                );
-                assert_eq!(
-                    stats.checkers.iter().map(|c| c.checker).collect::<Vec<_>>(),
-                    [checker],
-                    "{name}: unexpected checkers ran"
-                );
-            }
-            Err(f) => panic!(
-                "{name}: failed under {checker} ({:?}, execution {}):\n{f}",
-                f.kind, f.execution
-            ),
-        }
-    }
+    common::check_all(name, Some(bound), body)
 }
 
 /// Runs `body` under each checker and requires each run to fail with `kind`, found by that
@@ -91,53 +45,7 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let body = Arc::new(body);
-    for checker in CHECKERS {
-        let b = body.clone();
-        match check_with(name, checker, None).run(move || b()) {
-            Ok(stats) => panic!("{name}: {checker} passed ({stats:?}) but should find {kind:?}"),
-            Err(f) => {
-                assert_eq!(
-                    f.kind, kind,
-                    "{name}: {checker} found the wrong failure:\n{f}"
-                );
-                assert_eq!(f.checker, checker, "{name}: wrong checker in failure:\n{f}");
-                assert!(f.execution >= 1, "{name}: {checker}: execution is 1-based");
-            }
-        }
-    }
-}
-
-/// Counts, across executions, how often a body saw what it expected and how often not.
-/// Used where a finding (recorded first) would mask a later assertion failure.
-#[derive(Default)]
-struct Tally {
-    ok: AtomicUsize,
-    wrong: AtomicUsize,
-}
-
-impl Tally {
-    fn note(&self, ok: bool) {
-        if ok {
-            self.ok.fetch_add(1, Ordering::SeqCst);
-        } else {
-            self.wrong.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn assert_all_ok(&self, what: &str) {
-        let ok = self.ok.load(Ordering::SeqCst);
-        let wrong = self.wrong.load(Ordering::SeqCst);
-        assert_eq!(wrong, 0, "{what}: {wrong} executions saw the wrong result");
-        assert!(ok > 0, "{what}: no execution reached the check");
-    }
-}
-
-/// Yields a few times, so that spawned tasks get to run as far as they can.
-async fn yield_a_few() {
-    for _ in 0..3 {
-        task::yield_now().await;
-    }
+    common::expect_failure(name, kind, &common::ALL, None, body);
 }
 
 // ---------------------------------------------------------------------------------------

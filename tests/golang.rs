@@ -32,6 +32,10 @@ use harness::chan::{self, Receiver, SendError, Sender, TryRecvError, TrySendErro
 use harness::check::{Check, Checker, Failure, FailureKind};
 use harness::task;
 
+mod common;
+
+use common::{yield_a_few, Tally};
+
 // ---------------------------------------------------------------------------------------
 // The suite's helpers
 // ---------------------------------------------------------------------------------------
@@ -201,28 +205,6 @@ impl Suite {
     }
 }
 
-/// Counts, across executions, how often a body saw what it expected and how often not; for
-/// bodies whose assertion would be masked by a finding recorded first (a closed send).
-#[derive(Default)]
-struct Tally {
-    ok: AtomicUsize,
-    wrong: AtomicUsize,
-}
-
-impl Tally {
-    fn note(&self, ok: bool) {
-        let counter = if ok { &self.ok } else { &self.wrong };
-        counter.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn assert_all_ok(&self, what: &str) {
-        let ok = self.ok.load(Ordering::SeqCst);
-        let wrong = self.wrong.load(Ordering::SeqCst);
-        assert_eq!(wrong, 0, "{what}: {wrong} executions saw the wrong result");
-        assert!(ok > 0, "{what}: no execution reached the check");
-    }
-}
-
 /// Polls `fut` once, with a waker that does nothing: `Some(output)` if it completed at once
 /// (did not block), `None` if it would block. The future is dropped either way, which
 /// withdraws a pending operation.
@@ -237,13 +219,6 @@ fn poll_now<F: Future>(fut: F) -> Option<F::Output> {
 /// Whether `fut` would block (does not complete on its first poll).
 fn blocks<F: Future>(fut: F) -> bool {
     poll_now(fut).is_none()
-}
-
-/// Yields a few times, so that spawned tasks get to run as far as they can.
-async fn yield_a_few() {
-    for _ in 0..3 {
-        task::yield_now().await;
-    }
 }
 
 /// Go's `nil` channel for sends: a rendezvous channel whose receiver is alive but never

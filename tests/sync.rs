@@ -18,95 +18,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use harness::check::{Check, Checker, Failure, FailureKind};
+use harness::check::{Check, Checker, FailureKind};
 use harness::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use harness::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
 use harness::{chan, task, track};
 
-const ALL: [Checker; 4] = [
-    Checker::Loom,
-    Checker::Shuttle,
-    Checker::Pct,
-    Checker::Tokio,
-];
+mod common;
+
+use common::{check_all, expect_failure, yield_a_few, ALL};
 
 /// The checkers that explore schedules (a tokio run may never hit a narrow race window).
 const MODEL: [Checker; 3] = [Checker::Loom, Checker::Shuttle, Checker::Pct];
 
-/// A check named `name` that runs only `checker`, with this suite's bounds.
-fn check_with(name: &str, checker: Checker, loom_bound: Option<usize>) -> Check {
-    let check = Check::new(format!("{name} [{checker}]"));
-    match checker {
-        Checker::Loom => check.loom().preemption_bound(loom_bound),
-        Checker::Shuttle => check.shuttle(200),
-        Checker::Pct => check.pct(200, 3),
-        Checker::Tokio => check.tokio(3),
-        Checker::Replay => unreachable!("the suite never replays through this helper"),
-    }
-}
-
-/// Runs `body` under every checker (loom with preemption bound `loom_bound`); panics naming
-/// the checker that failed.
-fn check_all<F, Fut>(name: &str, loom_bound: Option<usize>, body: F)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let body = Arc::new(body);
-    for checker in ALL {
-        let b = body.clone();
-        match check_with(name, checker, loom_bound).run(move || b()) {
-            Ok(stats) => assert!(stats.executions > 0, "{name}: {checker} ran no execution"),
-            Err(f) => panic!(
-                "{name}: false alarm under {checker} ({:?}, execution {}):\n{f}",
-                f.kind, f.execution
-            ),
-        }
-    }
-}
-
-/// Runs `body` under each of `checkers` and requires each to fail with `kind`; returns the
-/// failures, for checks on their reports.
-fn expect_failure<F, Fut>(
-    name: &str,
-    kind: FailureKind,
-    checkers: &[Checker],
-    loom_bound: Option<usize>,
-    body: F,
-) -> Vec<Failure>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    let body = Arc::new(body);
-    let mut failures = Vec::new();
-    for &checker in checkers {
-        let b = body.clone();
-        match check_with(name, checker, loom_bound).run(move || b()) {
-            Ok(stats) => panic!("{name}: {checker} passed ({stats:?}) but should find {kind:?}"),
-            Err(f) => {
-                assert_eq!(
-                    f.kind, kind,
-                    "{name}: {checker} found the wrong failure:\n{f}"
-                );
-                assert_eq!(f.checker, checker, "{name}: wrong checker:\n{f}");
-                failures.push(f);
-            }
-        }
-    }
-    failures
-}
-
 /// Polls a future once with a waker that does nothing.
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// Yields a few times, so that spawned tasks get to run as far as they can.
-async fn yield_a_few() {
-    for _ in 0..3 {
-        task::yield_now().await;
-    }
 }
 
 /// Asserts that nobody holds or waits on any lock-like resource now.
