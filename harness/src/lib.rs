@@ -31,6 +31,7 @@ pub mod cell;
 pub mod chan;
 pub mod check;
 pub mod context;
+pub mod leakcheck;
 pub(crate) mod rt;
 pub mod select;
 pub mod sync;
