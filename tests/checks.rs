@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use harness::check::{Check, Checker, FailureKind, ReplayToken};
+use harness::check::{
+    catch_replay_error, Check, Checker, FailureKind, ReplayErrorKind, ReplayToken,
+};
 use harness::{chan, task, track};
 
 fn each_checker(name: &str) -> Vec<Check> {
@@ -167,17 +169,132 @@ fn a_panic_found_by_a_random_scheduler_replays_from_its_token() {
 }
 
 #[test]
-fn a_replayed_passing_schedule_passes() {
-    // The token of a failing schedule of another body: that body passes along it or the
-    // replay reports shuttle's mismatch; either way nothing hangs or aborts.
+fn a_schedule_of_another_body_is_a_stale_token_not_a_verdict() {
+    // The token of a failing schedule of another body: its steps do not fit this one (the
+    // execution ends long before the schedule does, or a task it names does not exist).
     let f = Check::new("order")
         .shuttle(500)
         .run(order_violation)
         .unwrap_err();
     let token = f.replay.unwrap();
-    let result = Check::new("other").replay(&token).run(|| async {});
-    if let Err(f) = result {
-        assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+    let err =
+        catch_replay_error(|| Check::new("other").replay(&token).run(|| async {})).unwrap_err();
+    assert_eq!(err.kind, ReplayErrorKind::Stale, "{err}");
+    assert!(
+        err.message.contains("stale") && err.message.contains("hunt a fresh one"),
+        "{err}"
+    );
+    assert_eq!(err.token, token);
+    // A body with more tasks than the schedule knows: shuttle's replay finds a step that names
+    // a task that is not runnable, or runs out of steps.
+    let err = catch_replay_error(|| {
+        Check::new("bigger").replay(&token).run(|| async {
+            let hs: Vec<_> = (0..4)
+                .map(|_| task::spawn(async { task::yield_now().await }))
+                .collect();
+            for h in hs {
+                let _ = h.await;
+            }
+        })
+    })
+    .unwrap_err();
+    assert_eq!(err.kind, ReplayErrorKind::Stale, "{err}");
+    // The same token on its own body still replays.
+    assert!(
+        catch_replay_error(|| Check::new("order").replay(&token).run(order_violation))
+            .unwrap()
+            .is_err()
+    );
+}
+
+/// A body loom explores in a handful of executions.
+async fn two_sends() {
+    let (tx, rx) = chan::bounded::<u8>(1);
+    let t = task::spawn(async move {
+        let _ = tx.send(1).await;
+    });
+    let _ = rx.recv().await;
+    let _ = t.await;
+}
+
+#[test]
+fn a_loom_token_beyond_the_last_execution_says_how_many_there_are() {
+    let n = Check::new("two-sends")
+        .loom()
+        .run(two_sends)
+        .unwrap()
+        .executions;
+    assert!(n >= 1);
+    // The last execution replays; the one after it does not exist.
+    Check::new("two-sends")
+        .replay(&format!("lp1:loom:2:{n}"))
+        .run(two_sends)
+        .unwrap();
+    let token = format!("lp1:loom:2:{}", n + 1);
+    let err =
+        catch_replay_error(|| Check::new("two-sends").replay(&token).run(two_sends)).unwrap_err();
+    assert_eq!(err.kind, ReplayErrorKind::NoSuchExecution);
+    let says = format!("has {n} execution");
+    assert!(
+        err.message.contains(&says) && err.message.contains(&token),
+        "{err}"
+    );
+    // Without `catch_replay_error`, `run` panics with the same message.
+    let panic = std::panic::catch_unwind(|| Check::new("two-sends").replay(&token).run(two_sends))
+        .unwrap_err();
+    let msg = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.starts_with("leakproof: replay token") && msg.contains(&says),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_loom_token_past_a_failing_execution_is_an_error_not_an_empty_leak() {
+    let leaky = || async {
+        let (tx, rx) = chan::bounded::<u8>(0);
+        task::spawn_named("stuck", async move {
+            let _ = tx.send(1).await;
+        });
+        std::mem::forget(rx);
+    };
+    let f = Check::new("leaky").loom().run(leaky).unwrap_err();
+    assert_eq!(f.kind, FailureKind::Leak);
+    let token = "lp1:loom:2:999999999999";
+    let err = catch_replay_error(|| Check::new("leaky").replay(token).run(leaky)).unwrap_err();
+    assert_eq!(err.kind, ReplayErrorKind::NoSuchExecution);
+    assert!(
+        err.message
+            .contains(&format!("stops at execution {}, which fails", f.execution)),
+        "{err}"
+    );
+}
+
+#[test]
+fn zero_executions_are_refused_when_the_check_is_built() {
+    type Build = fn() -> Check;
+    let cases: [(Build, &str); 4] = [
+        (
+            || Check::new("z").shuttle(0),
+            "Check::shuttle(iterations) with iterations = 0",
+        ),
+        (
+            || Check::new("z").pct(0, 3),
+            "Check::pct(iterations, depth) with iterations = 0",
+        ),
+        (
+            || Check::new("z").pct(10, 0),
+            "Check::pct(iterations, depth) with depth = 0",
+        ),
+        (
+            || Check::new("z").tokio(0),
+            "Check::tokio(runs) with runs = 0",
+        ),
+    ];
+    for (build, says) in cases {
+        let panic = std::panic::catch_unwind(build).unwrap_err();
+        let msg = panic.downcast_ref::<String>().unwrap();
+        assert!(msg.contains(says) && msg.contains("must not pass"), "{msg}");
     }
 }
 

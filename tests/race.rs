@@ -15,6 +15,7 @@ use harness::check::{Check, Checker, Failure, FailureKind};
 use harness::context::Context;
 use harness::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use harness::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
+use harness::track::snapshot;
 use harness::{chan, task};
 
 const ALL: [Checker; 4] = [
@@ -651,4 +652,295 @@ fn acq_rel_read_modify_writes_order_the_tasks() {
         drop(tx);
         assert_eq!(rx.recv().await, Some(2));
     });
+}
+
+// ---------------------------------------------------------------------------------------
+// Every happens-before edge of a channel (`harness/src/chan/race.rs`), each on the path where
+// the partner is already parked when the operation comes and on the path where it is not.
+// The tests force the path without adding an edge: a task waits until the tracking registry
+// shows its partner parked (reading the registry orders nothing), or until a relaxed flag
+// says the partner's operation is done (a relaxed load acquires nothing).
+
+/// Yields until task `id` is parked on operation `op` ("send", "recv").
+async fn until_parked(id: u64, op: &str) {
+    while snapshot().wait_of(id).is_none_or(|w| w.op != op) {
+        task::yield_now().await;
+    }
+}
+
+/// Yields until `flag` is set, reading it with a relaxed load (no edge).
+async fn until_set(flag: &AtomicBool) {
+    while !flag.load(Ordering::Relaxed) {
+        task::yield_now().await;
+    }
+}
+
+/// The body's own task id, as `until_parked` takes it.
+const BODY: u64 = 0;
+
+/// The issue's program: Go orders the first receive before the second send of a channel of
+/// capacity 1 also when the first value went straight to a receiver that was waiting.
+#[test]
+fn a_receive_completed_by_a_hand_over_orders_before_the_send_that_takes_its_slot() {
+    no_race("hand-over slot edge (issue 14)", || async {
+        let c = Arc::new(RaceCell::new(0u32));
+        let (tx, rx) = chan::bounded::<u32>(1);
+        let c2 = c.clone();
+        let t = task::spawn_named("writer", async move {
+            c2.set(7);
+            rx.recv().await;
+            rx.recv().await;
+        });
+        tx.send(1).await.unwrap();
+        tx.send(2).await.unwrap();
+        assert_eq!(c.get(), 7);
+        drop(tx);
+        let _ = t.await;
+    });
+}
+
+mod channel_edges {
+    use super::*;
+
+    /// Send before receive, the receiver parked first (the value is handed over).
+    #[test]
+    fn send_to_a_parked_receiver_orders_before_its_receive() {
+        for cap in [Some(0usize), Some(1), None] {
+            for try_send in [false, true] {
+                no_race(
+                    &format!("send->parked recv cap {cap:?} try_send {try_send}"),
+                    move || async move {
+                        let cell = Arc::new(RaceCell::new(0u32));
+                        let (tx, rx) = match cap {
+                            Some(c) => chan::bounded::<u32>(c),
+                            None => chan::unbounded(),
+                        };
+                        let c = cell.clone();
+                        let r = task::spawn(async move {
+                            assert_eq!(rx.recv().await, Some(1));
+                            assert_eq!(c.get(), 5);
+                        });
+                        cell.set(5);
+                        until_parked(r.id(), "recv").await;
+                        if try_send {
+                            tx.try_send(1).unwrap();
+                        } else {
+                            tx.send(1).await.unwrap();
+                        }
+                        r.await.unwrap();
+                    },
+                );
+            }
+        }
+    }
+
+    /// Send before receive, the value waiting in the buffer for a receiver that comes later.
+    #[test]
+    fn a_buffered_send_orders_before_a_later_receive() {
+        for cap in [Some(1usize), None] {
+            for try_recv in [false, true] {
+                no_race(
+                    &format!("buffered send->recv cap {cap:?} try_recv {try_recv}"),
+                    move || async move {
+                        let cell = Arc::new(RaceCell::new(0u32));
+                        let sent = Arc::new(AtomicBool::new(false));
+                        let (tx, rx) = match cap {
+                            Some(c) => chan::bounded::<u32>(c),
+                            None => chan::unbounded(),
+                        };
+                        let (c, s) = (cell.clone(), sent.clone());
+                        let r = task::spawn(async move {
+                            until_set(&s).await;
+                            if try_recv {
+                                assert_eq!(rx.try_recv(), Ok(1));
+                            } else {
+                                assert_eq!(rx.recv().await, Some(1));
+                            }
+                            assert_eq!(c.get(), 5);
+                        });
+                        cell.set(5);
+                        tx.send(1).await.unwrap();
+                        sent.store(true, Ordering::Relaxed);
+                        r.await.unwrap();
+                    },
+                );
+            }
+        }
+    }
+
+    /// Send before receive, the sender parked first: on a rendezvous channel the receiver
+    /// takes the offer directly; on a buffered one the receive that makes room moves the
+    /// offer into the buffer, and a later receive takes it from there.
+    #[test]
+    fn a_parked_send_orders_before_the_receive_that_gets_its_value() {
+        for cap in [0usize, 1] {
+            no_race(
+                &format!("parked send->recv cap {cap}"),
+                move || async move {
+                    let cell = Arc::new(RaceCell::new(0u32));
+                    let (tx, rx) = chan::bounded::<u32>(cap);
+                    let c = cell.clone();
+                    let s = task::spawn(async move {
+                        for i in 0..cap as u32 {
+                            tx.send(i).await.unwrap(); // fills the buffer
+                        }
+                        c.set(5);
+                        tx.send(9).await.unwrap();
+                    });
+                    until_parked(s.id(), "send").await;
+                    for i in 0..cap as u32 {
+                        assert_eq!(rx.recv().await, Some(i));
+                    }
+                    assert_eq!(rx.recv().await, Some(9));
+                    assert_eq!(cell.get(), 5);
+                    drop(s);
+                },
+            );
+        }
+    }
+
+    /// Rendezvous: the receive orders before the send completes, the receiver parked first.
+    #[test]
+    fn a_parked_rendezvous_receive_orders_before_the_send_completes() {
+        no_race("parked rendezvous recv->send", || async {
+            let cell = Arc::new(RaceCell::new(0u32));
+            let (tx, rx) = chan::bounded::<u32>(0);
+            let c = cell.clone();
+            let r = task::spawn(async move {
+                c.set(5);
+                rx.recv().await;
+            });
+            until_parked(r.id(), "recv").await;
+            tx.send(1).await.unwrap();
+            assert_eq!(cell.get(), 5);
+            drop(r);
+        });
+    }
+
+    /// Rendezvous: the receive orders before the send completes, the sender parked first.
+    #[test]
+    fn a_rendezvous_receive_orders_before_a_parked_send_completes() {
+        no_race("rendezvous recv->parked send", || async {
+            let cell = Arc::new(RaceCell::new(0u32));
+            let (tx, rx) = chan::bounded::<u32>(0);
+            let c = cell.clone();
+            let s = task::spawn(async move {
+                tx.send(1).await.unwrap();
+                assert_eq!(c.get(), 5);
+            });
+            until_parked(s.id(), "send").await;
+            cell.set(5);
+            assert_eq!(rx.recv().await, Some(1));
+            s.await.unwrap();
+        });
+    }
+
+    /// Capacity 1: the first receive orders before the second send. Here the receiver was
+    /// parked when the first value came (the hand-over frees the slot).
+    #[test]
+    fn a_handed_over_receive_orders_before_the_next_slot_send() {
+        no_race("slot edge, receiver parked", || async {
+            let cell = Arc::new(RaceCell::new(0u32));
+            let (tx, rx) = chan::bounded::<u32>(1);
+            let c = cell.clone();
+            let w = task::spawn(async move {
+                c.set(7);
+                rx.recv().await;
+                rx.recv().await;
+            });
+            until_parked(w.id(), "recv").await;
+            tx.send(1).await.unwrap();
+            tx.send(2).await.unwrap();
+            assert_eq!(cell.get(), 7);
+            drop(tx);
+            w.await.unwrap();
+        });
+    }
+
+    /// Capacity 1: the first receive orders before the second send, nobody parked: the
+    /// value waits in the buffer, the receive frees the slot, the send takes it later.
+    #[test]
+    fn a_buffered_receive_orders_before_the_next_slot_send() {
+        no_race("slot edge, nobody parked", || async {
+            let cell = Arc::new(RaceCell::new(0u32));
+            let (sent, received) = (
+                Arc::new(AtomicBool::new(false)),
+                Arc::new(AtomicBool::new(false)),
+            );
+            let (tx, rx) = chan::bounded::<u32>(1);
+            let (c, s, r) = (cell.clone(), sent.clone(), received.clone());
+            let w = task::spawn(async move {
+                c.set(7);
+                until_set(&s).await;
+                assert_eq!(rx.try_recv(), Ok(1));
+                r.store(true, Ordering::Relaxed);
+                rx.recv().await;
+            });
+            tx.send(1).await.unwrap();
+            sent.store(true, Ordering::Relaxed);
+            until_set(&received).await;
+            tx.try_send(2).unwrap();
+            assert_eq!(cell.get(), 7);
+            drop(tx);
+            w.await.unwrap();
+        });
+    }
+
+    /// Capacity 1: the first receive orders before the second send, the second sender
+    /// parked (the receive moves its value into the freed slot).
+    #[test]
+    fn a_receive_orders_before_the_parked_send_it_lets_in() {
+        no_race("slot edge, sender parked", || async {
+            let cell = Arc::new(RaceCell::new(0u32));
+            let (tx, rx) = chan::bounded::<u32>(1);
+            let c = cell.clone();
+            let w = task::spawn(async move {
+                c.set(7);
+                until_parked(BODY, "send").await;
+                rx.recv().await;
+                rx.recv().await;
+            });
+            tx.send(1).await.unwrap();
+            tx.send(2).await.unwrap();
+            assert_eq!(cell.get(), 7);
+            w.await.unwrap();
+        });
+    }
+
+    /// Closing (or dropping the last sender) orders before a receive that sees the close,
+    /// the receiver parked first or arriving later.
+    #[test]
+    fn close_orders_before_a_receive_parked_or_not() {
+        for by_drop in [false, true] {
+            for parked in [false, true] {
+                no_race(
+                    &format!("close->recv by_drop {by_drop} parked {parked}"),
+                    move || async move {
+                        let cell = Arc::new(RaceCell::new(0u32));
+                        let closed = Arc::new(AtomicBool::new(false));
+                        let (tx, rx) = chan::bounded::<u32>(1);
+                        let (c, cl) = (cell.clone(), closed.clone());
+                        let r = task::spawn(async move {
+                            if !parked {
+                                until_set(&cl).await;
+                            }
+                            assert_eq!(rx.recv().await, None);
+                            assert_eq!(c.get(), 5);
+                        });
+                        cell.set(5);
+                        if parked {
+                            until_parked(r.id(), "recv").await;
+                        }
+                        if by_drop {
+                            drop(tx);
+                        } else {
+                            tx.close();
+                        }
+                        closed.store(true, Ordering::Relaxed);
+                        r.await.unwrap();
+                    },
+                );
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use harness::check::{Checker, Failure, ReplayToken, Stats};
+use harness::check::{catch_replay_error, Checker, Failure, ReplayErrorKind, ReplayToken, Stats};
 use models::regressions;
 use models::{diagram, Model, Options};
 
@@ -40,8 +40,8 @@ enum Command {
         /// Only this checker (repeatable).
         #[arg(long, value_enum)]
         checker: Vec<CheckerArg>,
-        /// Executions for shuttle and PCT, runs for tokio.
-        #[arg(long)]
+        /// Executions for shuttle and PCT, runs for tokio (at least 1).
+        #[arg(long, value_parser = parse_positive)]
         iterations: Option<usize>,
         /// Seed for shuttle, PCT and tokio.
         #[arg(long)]
@@ -74,11 +74,11 @@ enum Command {
         /// The scheduler that picks schedules.
         #[arg(long, value_enum, default_value = "random")]
         scheduler: SchedulerArg,
-        /// PCT's bug depth.
-        #[arg(long, default_value_t = 3)]
+        /// PCT's bug depth (at least 1).
+        #[arg(long, default_value_t = 3, value_parser = parse_positive)]
         depth: usize,
-        /// Executions per seed.
-        #[arg(long, default_value_t = 100)]
+        /// Executions per seed (at least 1).
+        #[arg(long, default_value_t = 100, value_parser = parse_positive)]
         batch: usize,
         /// The first seed (seeds count up from it).
         #[arg(long, default_value_t = 0)]
@@ -86,6 +86,10 @@ enum Command {
         /// Where to save the failing schedule (default: models/regressions, or $LEAKPROOF_REGRESSIONS).
         #[arg(long)]
         regressions: Option<PathBuf>,
+        /// Replace the model's saved tokens that no longer replay (stale, or recorded by
+        /// another shuttle version) with the fresh failing schedule the hunt finds.
+        #[arg(long)]
+        refresh: bool,
     },
     /// Measure the bug corpus: for every case, whether each checker finds the bug, after how
     /// many executions, and how often a real tokio run does; and whether every checker passes
@@ -93,11 +97,11 @@ enum Command {
     Corpus {
         /// Cases to measure (`corpus/grpc-1460`, …); every case when none is named.
         cases: Vec<String>,
-        /// Independent tokio runs per model (each one fresh runtime).
-        #[arg(long, default_value_t = 20)]
+        /// Independent tokio runs per model (each one fresh runtime; at least 1).
+        #[arg(long, default_value_t = 20, value_parser = parse_positive)]
         tokio_runs: usize,
-        /// Executions for shuttle and PCT (default: the checkers' defaults).
-        #[arg(long)]
+        /// Executions for shuttle and PCT (default: the checkers' defaults; at least 1).
+        #[arg(long, value_parser = parse_positive)]
         iterations: Option<usize>,
         /// Seed for shuttle, PCT and tokio.
         #[arg(long)]
@@ -153,6 +157,16 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A count that must be at least 1: zero executions would check nothing, and a check that
+/// ran nothing must not pass.
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 would run no execution and check nothing; give at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let bad = || format!("`{s}` is not a shard such as 1/4 (the first of four)");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
@@ -187,6 +201,11 @@ impl From<CheckerArg> for Checker {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // shuttle prints its own lines ("Test deadlocked, ...", "test panicked in task ...") with
+    // unconditional eprintln! in every failing execution; leakproof reports those failures
+    // itself, so its output shows its reports and nothing else, except under --trace.
+    let traced = matches!(cli.command, Command::Replay { trace: true, .. });
+    let _filter = (!traced).then(quiet::Filter::install).flatten();
     match cli.command {
         Command::List => list(),
         Command::Check {
@@ -220,6 +239,7 @@ fn main() -> ExitCode {
             batch,
             seed,
             regressions,
+            refresh,
         } => {
             let Some(model) = models::find(&model) else {
                 return unknown_model(&model);
@@ -231,9 +251,10 @@ fn main() -> ExitCode {
                 jobs: jobs.unwrap_or_else(cores).max(1),
                 shard: shard.unwrap_or((0, 1)),
                 pct,
-                batch: batch.max(1),
+                batch,
                 seed,
                 dir,
+                refresh,
             };
             hunt(&model, &plan)
         }
@@ -253,7 +274,7 @@ fn main() -> ExitCode {
             jobs,
         } => {
             let plan = CorpusPlan {
-                tokio_runs: tokio_runs.max(1),
+                tokio_runs,
                 opts: Options {
                     iterations,
                     seed,
@@ -302,23 +323,52 @@ fn checker_list(checkers: &[Checker]) -> String {
 }
 
 fn list() -> ExitCode {
-    let all = models::all();
-    let w = all.iter().map(|m| m.name.len()).max().unwrap_or(5).max(5);
-    println!(
-        "{:w$}  {:22}  {:24}  {:22}  summary",
-        "model", "pattern", "expected", "checkers"
-    );
-    for m in &all {
-        println!(
-            "{:w$}  {:22}  {:24}  {:22}  {}",
-            m.name,
-            m.pattern,
-            m.expect.to_string(),
-            checker_list(m.checkers),
-            m.summary
-        );
-    }
+    let rows: Vec<[String; 5]> = models::all()
+        .iter()
+        .map(|m| {
+            [
+                m.name.to_string(),
+                m.pattern.to_string(),
+                m.expect.to_string(),
+                checker_list(m.checkers),
+                m.summary.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["model", "pattern", "expected", "checkers", "summary"];
+    print!("{}", columns(&header, &rows));
     ExitCode::SUCCESS
+}
+
+/// Lays rows out in columns, each as wide as its widest cell (header included), two spaces
+/// apart; the last column is not padded.
+fn columns<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([header[i].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == N {
+                out.push_str(c);
+            } else {
+                let pad = widths[i] - c.chars().count();
+                out.push_str(c);
+                out.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
 }
 
 /// One model × checker result.
@@ -391,7 +441,7 @@ fn check(
                 for (saved, outcome) in list {
                     let (line, ok) = regressions::describe(m, &saved, &outcome);
                     regressions_ok &= ok;
-                    let mark = if ok { "ok" } else { "UNEXPECTED" };
+                    let mark = regressions::mark(&outcome, ok);
                     if json {
                         eprintln!("saved regression {mark}: {line}");
                     } else {
@@ -587,9 +637,40 @@ struct HuntPlan {
     batch: usize,
     seed: u64,
     dir: PathBuf,
+    /// Replace the saved tokens that no longer replay with the one found.
+    refresh: bool,
 }
 
 fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
+    // With --refresh: which saved tokens no longer replay (they go once a fresh one is saved).
+    let mut stale_lines = Vec::new();
+    if plan.refresh {
+        let file = regressions::file_in(&plan.dir, model.name);
+        match regressions::replay_saved(&plan.dir, model) {
+            Ok(list) => {
+                for (saved, outcome) in &list {
+                    if regressions::needs_refresh(outcome) {
+                        stale_lines.push(saved.line);
+                    }
+                }
+                eprintln!(
+                    "refreshing {}: {} of {} saved token(s) no longer replay{}",
+                    file.display(),
+                    stale_lines.len(),
+                    list.len(),
+                    if stale_lines.is_empty() {
+                        "; a fresh one is added"
+                    } else {
+                        " and are replaced by the fresh one"
+                    }
+                );
+            }
+            Err(e) => {
+                eprintln!("leakproof: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -617,7 +698,7 @@ fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
     let found: std::sync::Mutex<Option<(Failure, u64)>> = std::sync::Mutex::new(None);
     let saved: std::sync::Mutex<Option<Result<PathBuf, String>>> = std::sync::Mutex::new(None);
     let started = Instant::now();
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let tty = quiet::stderr_is_terminal();
     std::thread::scope(|s| {
         for job in 0..plan.jobs as u64 {
             let (stop, executions, batches, found, saved) =
@@ -670,7 +751,7 @@ fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
                         clock(started.elapsed())
                     );
                     if tty {
-                        eprint!("\r{line}   ");
+                        quiet::progress(&format!("\r{line}   "));
                     } else {
                         eprintln!("{line}");
                     }
@@ -688,7 +769,23 @@ fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
     match found {
         Some((f, seed)) => {
             println!("{}", f.report);
-            match saved.into_inner().unwrap() {
+            let saved = saved.into_inner().unwrap();
+            let refreshed = plan.refresh && matches!(saved, Some(Ok(_)));
+            if refreshed && !stale_lines.is_empty() {
+                match regressions::remove_lines(&plan.dir, model.name, &stale_lines) {
+                    Ok(()) => println!(
+                        "removed {} stale token(s) (line(s) {})",
+                        stale_lines.len(),
+                        stale_lines
+                            .iter()
+                            .map(|l| l.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Err(e) => println!("could not remove the stale token(s): {e}"),
+                }
+            }
+            match saved {
                 Some(Ok(path)) => {
                     println!("saved to {}", path.display());
                     println!(
@@ -704,7 +801,12 @@ fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
                 "found after {n} executions ({rate:.0}/s) in {}; seed {seed}",
                 clock(elapsed)
             );
-            ExitCode::from(1)
+            if refreshed {
+                // What --refresh was asked for: a fresh token in place of the stale ones.
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         None => {
             let how = if interrupted.load(Ordering::SeqCst) {
@@ -717,8 +819,21 @@ fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
                 batches.load(Ordering::Relaxed),
                 clock(elapsed)
             );
+            if plan.refresh {
+                println!(
+                    "nothing was refreshed: the {} stale token(s) stay (hunt longer with --time{})",
+                    stale_lines.len(),
+                    if model.expect == models::Expect::Pass {
+                        ", or, since the model is expected to pass, remove them by hand"
+                    } else {
+                        ""
+                    }
+                );
+            }
             if interrupted.load(Ordering::SeqCst) {
                 ExitCode::from(130)
+            } else if plan.refresh {
+                ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
             }
@@ -776,7 +891,20 @@ fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path>) -
     let mut any_failed = false;
     for (text, token) in tokens {
         let record = draw || svg.is_some();
-        match model.replay_with(token, record, trace) {
+        let outcome = match catch_replay_error(|| model.replay_with(token, record, trace)) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                eprintln!("leakproof: {e}");
+                if e.kind == ReplayErrorKind::Stale {
+                    eprintln!(
+                        "  hunt a fresh one: cargo run --release -- hunt {}",
+                        model.name
+                    );
+                }
+                return ExitCode::from(2);
+            }
+        };
+        match outcome {
             Ok(_) => println!(
                 "the replayed execution of {} along {text} passed: it no longer fails",
                 model.name
@@ -1024,4 +1152,147 @@ fn corpus(cases: &[String], plan: &CorpusPlan) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Keeps shuttle's own stderr lines out of leakproof's output.
+///
+/// shuttle prints a few lines with `eprintln!` whenever an execution fails, whatever its
+/// configuration says; leakproof reports every failure itself (with a replay token), so these
+/// lines only interleave noise with its reports. [`Filter::install`] points file descriptor 2
+/// at a pipe and a thread copies every line from it to the real stderr except shuttle's;
+/// the filter is removed, and everything still in the pipe copied, when it is dropped (also
+/// while a panic unwinds). Only whole lines that start like one of shuttle's are dropped.
+mod quiet {
+    use std::sync::OnceLock;
+
+    /// How shuttle's unconditional lines start.
+    const SHUTTLE_LINES: &[&str] = &[
+        "Test deadlocked, and SHUTTLE_CAPTURE_BACKTRACE",
+        "test panicked in task '",
+        "test panicked while dropping the tasks that were unfinished",
+        "test panicked in a task that was still unwinding",
+        "Task failed, serializing schedule",
+    ];
+
+    /// Whether a line of stderr is one of shuttle's own.
+    pub fn is_shuttle_noise(line: &[u8]) -> bool {
+        let line = String::from_utf8_lossy(line);
+        SHUTTLE_LINES.iter().any(|p| line.starts_with(p))
+            || (line.contains("more panics while dropping the tasks")
+                && line.ends_with("were ignored\n"))
+    }
+
+    /// Whether the real stderr (not the filter's pipe) is a terminal.
+    static TERMINAL: OnceLock<bool> = OnceLock::new();
+
+    /// Whether leakproof's stderr is a terminal (asked before the filter took it over).
+    pub fn stderr_is_terminal() -> bool {
+        *TERMINAL.get_or_init(|| std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    }
+
+    #[cfg(unix)]
+    mod imp {
+        use std::fs::File;
+        use std::io::{Read, Write};
+        use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+        use std::sync::{Mutex, OnceLock};
+        use std::thread::JoinHandle;
+
+        extern "C" {
+            fn dup2(oldfd: i32, newfd: i32) -> i32;
+        }
+
+        /// The real stderr, while the filter holds file descriptor 2.
+        static REAL: OnceLock<Mutex<File>> = OnceLock::new();
+
+        /// The installed filter; dropping it puts stderr back.
+        pub struct Filter {
+            saved: OwnedFd,
+            copier: Option<JoinHandle<()>>,
+        }
+
+        impl Filter {
+            /// Installs the filter; `None` (and stderr left as it is) if the pipe cannot be made.
+            pub fn install() -> Option<Filter> {
+                super::stderr_is_terminal();
+                let saved = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+                let out = File::from(saved.try_clone().ok()?);
+                let (mut reader, writer) = std::io::pipe().ok()?;
+                // SAFETY: dup2 on two open descriptors; no other thread runs yet.
+                if unsafe { dup2(writer.as_raw_fd(), 2) } < 0 {
+                    return None;
+                }
+                drop(writer); // descriptor 2 is now the pipe's only write end
+                let _ = REAL.set(Mutex::new(File::from(saved.try_clone().ok()?)));
+                let copier = std::thread::spawn(move || {
+                    let mut out = out;
+                    let mut pending: Vec<u8> = Vec::new();
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        let n = match reader.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        pending.extend_from_slice(&buf[..n]);
+                        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                            let line: Vec<u8> = pending.drain(..=end).collect();
+                            if !super::is_shuttle_noise(&line) {
+                                let _ = out.write_all(&line);
+                            }
+                        }
+                    }
+                    let _ = out.write_all(&pending);
+                    let _ = out.flush();
+                });
+                Some(Filter {
+                    saved,
+                    copier: Some(copier),
+                })
+            }
+        }
+
+        impl Drop for Filter {
+            fn drop(&mut self) {
+                let _ = std::io::stderr().flush();
+                // Closing the pipe's write end (descriptor 2) lets the copier drain it and stop.
+                // SAFETY: dup2 on two open descriptors.
+                unsafe { dup2(self.saved.as_raw_fd(), 2) };
+                if let Some(copier) = self.copier.take() {
+                    let _ = copier.join();
+                }
+            }
+        }
+
+        /// Writes a progress line (no newline) straight to the real stderr.
+        pub fn progress(text: &str) {
+            match REAL.get() {
+                Some(real) => {
+                    let mut real = real.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = real.write_all(text.as_bytes());
+                    let _ = real.flush();
+                }
+                None => eprint!("{text}"),
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    mod imp {
+        /// No filter on this platform: shuttle's lines show.
+        pub struct Filter;
+
+        impl Filter {
+            /// Does nothing here.
+            pub fn install() -> Option<Filter> {
+                None
+            }
+        }
+
+        /// Writes a progress line (no newline) to stderr.
+        pub fn progress(text: &str) {
+            eprint!("{text}");
+        }
+    }
+
+    pub use imp::{progress, Filter};
 }

@@ -9,12 +9,19 @@
 //!
 //! A shuttle schedule is only meaningful to the shuttle version that recorded it, so a token
 //! saved under another version is refused rather than replayed wrongly.
+//!
+//! A token can also go *stale*: a change to the model or to the harness's scheduling steps
+//! makes its schedule stop fitting the execution (shuttle: "scheduled task is not runnable";
+//! loom: the execution it names no longer exists). A stale token is reported as such, with
+//! the command that replaces it (`leakproof hunt --refresh MODEL`), and fails nothing: only a
+//! real regression does (the token replays and fails differently, or a saved bug no longer
+//! fails while the model expects it to).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use harness::check::{Failure, FailureKind, ReplayToken};
+use harness::check::{catch_replay_error, Failure, FailureKind, ReplayError, ReplayToken};
 
 use crate::Model;
 
@@ -52,6 +59,9 @@ pub enum Outcome {
     Fixed,
     /// Recorded by another checker version: not replayed.
     Refused(String),
+    /// The token no longer replays on this model: its schedule does not fit the execution
+    /// any more, or the execution it names does not exist. Hunt a fresh one.
+    Stale(ReplayError),
     /// The line is not a valid token.
     Corrupt(String),
 }
@@ -191,7 +201,11 @@ pub fn replay_one(model: &Model, saved: &Saved) -> Outcome {
             saved.version
         ));
     }
-    match model.replay(token) {
+    let result = match catch_replay_error(|| model.replay(token)) {
+        Ok(result) => result,
+        Err(e) => return Outcome::Stale(e),
+    };
+    match result {
         Ok(_) => Outcome::Fixed,
         Err(f) if Some(f.kind) == saved.kind || saved.kind.is_none() => Outcome::Reproduced(f),
         Err(f) => Outcome::FailsDifferently {
@@ -244,6 +258,47 @@ pub fn describe(model: &Model, saved: &Saved, outcome: &Outcome) -> (String, boo
             model.expect == crate::Expect::Pass,
         ),
         Outcome::Refused(why) => (format!("{at}: refused: {why}"), true),
+        Outcome::Stale(e) => (
+            format!(
+                "{at}: stale: {e}\n    replace it with a fresh one: cargo run --release -- hunt --refresh {}",
+                model.name
+            ),
+            true,
+        ),
         Outcome::Corrupt(why) => (format!("{at}: {why}"), false),
     }
+}
+
+/// A short word for how a saved token fared, for the `saved regression <word>:` lines.
+pub fn mark(outcome: &Outcome, ok: bool) -> &'static str {
+    match outcome {
+        Outcome::Stale(_) => "STALE",
+        Outcome::Refused(_) => "refused",
+        _ if ok => "ok",
+        _ => "UNEXPECTED",
+    }
+}
+
+/// Whether a saved token can no longer be replayed by this build (stale, or recorded by
+/// another checker version): `hunt --refresh` replaces such tokens.
+pub fn needs_refresh(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Stale(_) | Outcome::Refused(_))
+}
+
+/// Removes the given lines (1-based) from the model's regressions file in `dir`, keeping
+/// every other line (comments included) as it was.
+pub fn remove_lines(dir: &Path, model: &str, lines: &[usize]) -> std::io::Result<()> {
+    let path = file_in(dir, model);
+    let text = fs::read_to_string(&path)?;
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !lines.contains(&(i + 1)))
+        .map(|(_, l)| l)
+        .collect();
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    fs::write(&path, out)
 }

@@ -62,7 +62,7 @@ fn check_of_a_passing_and_of_a_failing_model() {
         "{out}"
     );
 
-    // With no executions the leak cannot be found: an unexpected verdict, exit status 1.
+    // Zero executions is bad input, not a pass and not a missed leak.
     let o = leakproof(
         &[
             "check",
@@ -75,10 +75,10 @@ fn check_of_a_passing_and_of_a_failing_model() {
         &dir,
     );
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("UNEXPECTED"), "{out}");
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("give at least 1"), "{out}");
     assert!(
-        out.contains("expected leak but every execution passed"),
+        !out.contains("every execution passed") && !out.contains("pass"),
         "{out}"
     );
 }
@@ -239,12 +239,44 @@ fn bad_input_is_a_clear_error_with_status_2() {
             &["check", "--checker", "valgrind"],
             "invalid value 'valgrind'",
         ),
+        (&["check", "fan-in", "--iterations", "0"], "give at least 1"),
+        (&["corpus", "--iterations", "0"], "give at least 1"),
+        (&["corpus", "--tokio-runs", "0"], "give at least 1"),
+        (&["hunt", "fan-in", "--batch", "0"], "give at least 1"),
+        (
+            &["hunt", "fan-in", "--scheduler", "pct", "--depth", "0"],
+            "give at least 1",
+        ),
+        // A loom token past the execution at which loom's exploration stops (it fails there).
+        (
+            &[
+                "replay",
+                "fan-in/first-wins-leaky",
+                "lp1:loom:2:999999999999",
+            ],
+            "which fails (its token is lp1:loom:2:",
+        ),
+        // A PCT token that the select! rewrite made stale.
+        (
+            &[
+                "replay",
+                "fan-in/first-wins-leaky",
+                "lp1:pct:91022400000048020000902401000090b40d",
+            ],
+            "hunt fan-in/first-wins-leaky",
+        ),
     ];
     for (args, says) in cases {
         let o = leakproof(args, &dir);
         let out = text(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}:\n{out}");
         assert!(out.contains(says), "{args:?} should say {says:?}:\n{out}");
+        assert!(
+            !out.contains("panicked at")
+                && !out.contains("goroutine leak")
+                && !out.contains("passed"),
+            "{args:?}: a usage error, not a verdict or a crash:\n{out}"
+        );
     }
     let corrupt = dir.join("corrupt.txt");
     std::fs::write(&corrupt, "lp1:shuttle:91ffff  # leak; shuttle 0.9.10\n").unwrap();
@@ -327,4 +359,196 @@ fn an_interrupted_hunt_says_what_it_explored() {
         "{out}"
     );
     assert!(!dir.join("fan-in.txt").exists(), "nothing to save");
+}
+
+#[test]
+fn list_columns_line_up_whatever_the_content() {
+    let dir = scratch("list-columns");
+    let o = leakproof(&["list"], &dir);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    let header = lines[0];
+    // Every column starts where its header starts, in every row: the cell before it (and its
+    // two spaces) fits, however long a model name or pattern path is.
+    for col in ["pattern", "expected", "checkers", "summary"] {
+        let at = header.find(col).unwrap();
+        for l in &lines[1..] {
+            let chars: Vec<char> = l.chars().collect();
+            assert!(
+                chars.len() > at
+                    && chars[at - 1] == ' '
+                    && chars[at - 2] == ' '
+                    && chars[at] != ' ',
+                "column {col} (at {at}) misaligned in:\n{header}\n{l}"
+            );
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("patterns/src/worker_pool.rs")),
+        "{out}"
+    );
+}
+
+/// The PCT token of fan-in/first-wins-leaky that the select! rewrite made stale (shuttle's
+/// replay: "scheduled task is not runnable").
+const STALE_PCT: &str = "lp1:pct:91022400000048020000902401000090b40d";
+
+#[test]
+fn a_stale_saved_token_is_reported_as_stale_and_hunt_refresh_replaces_it() {
+    let dir = scratch("stale");
+    let file = dir.join("fan-in__first-wins-leaky.txt");
+    std::fs::write(
+        &file,
+        format!("# saved before the select! rewrite\n{STALE_PCT}  # leak; shuttle 0.9.10\n"),
+    )
+    .unwrap();
+    let o = leakproof(
+        &["check", "fan-in/first-wins-leaky", "--checker", "pct"],
+        &dir,
+    );
+    let out = text(&o);
+    // Stale is not a regression: the model is still explored, and the run passes.
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("saved regression STALE:"), "{out}");
+    assert!(out.contains("scheduled task is not runnable"), "{out}");
+    assert!(
+        out.contains("hunt --refresh fan-in/first-wins-leaky"),
+        "{out}"
+    );
+    assert!(out.contains("1 of 1 verdicts as expected"), "{out}");
+
+    let o = leakproof(
+        &[
+            "hunt",
+            "fan-in/first-wins-leaky",
+            "--refresh",
+            "--time",
+            "60s",
+            "--jobs",
+            "1",
+        ],
+        &dir,
+    );
+    let out = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a refreshed token exits 0:\n{out}"
+    );
+    assert!(
+        out.contains("1 of 1 saved token(s) no longer replay"),
+        "{out}"
+    );
+    assert!(out.contains("removed 1 stale token(s)"), "{out}");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(!saved.contains(STALE_PCT), "{saved}");
+    assert!(
+        saved.contains("# saved before the select! rewrite"),
+        "{saved}"
+    );
+    assert!(
+        saved.lines().any(|l| l.starts_with("lp1:shuttle:")),
+        "{saved}"
+    );
+
+    let o = leakproof(
+        &["check", "fan-in/first-wins-leaky", "--checker", "pct"],
+        &dir,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("still fails as expected (leak)"), "{out}");
+    assert!(!out.contains("STALE"), "{out}");
+}
+
+#[test]
+fn only_a_real_regression_fails_a_saved_token() {
+    use harness::check::catch_replay_error;
+    use models::regressions::{describe, mark, replay_one, Outcome, Saved};
+    let leaky = models::find("fan-in/first-wins-leaky").unwrap();
+    let saved = Saved {
+        token: STALE_PCT.into(),
+        kind: Some(harness::check::FailureKind::Leak),
+        version: "shuttle 0.9.10".into(),
+        line: 2,
+    };
+    let outcome = replay_one(&leaky, &saved);
+    assert!(matches!(outcome, Outcome::Stale(_)), "{outcome:?}");
+    let (line, ok) = describe(&leaky, &saved, &outcome);
+    assert!(ok, "a stale token fails nothing: {line}");
+    assert_eq!(mark(&outcome, ok), "STALE");
+    // A saved bug that no longer fails while the model expects it to: a regression.
+    let (line, ok) = describe(&leaky, &saved, &Outcome::Fixed);
+    assert!(!ok, "{line}");
+    assert_eq!(mark(&Outcome::Fixed, ok), "UNEXPECTED");
+    // A token that replays and fails as saved is fine.
+    let f = leaky
+        .check(
+            harness::check::Checker::Shuttle,
+            &models::Options::default(),
+        )
+        .unwrap_err();
+    let fresh = Saved {
+        token: f.replay.clone().unwrap(),
+        ..saved
+    };
+    let outcome = replay_one(&leaky, &fresh);
+    assert!(matches!(outcome, Outcome::Reproduced(_)), "{outcome:?}");
+    assert!(describe(&leaky, &fresh, &outcome).1);
+    // And nothing of this printed a panic.
+    assert!(catch_replay_error(
+        || leaky.replay(harness::check::ReplayToken::parse(STALE_PCT).unwrap())
+    )
+    .is_err());
+}
+
+#[test]
+fn shuttle_prints_nothing_between_leakproofs_reports() {
+    let dir = scratch("noise");
+    for checker in ["shuttle", "pct"] {
+        let o = leakproof(
+            &[
+                "check",
+                "fan-in/first-wins-leaky",
+                "corpus/pct-order",
+                "corpus/din-phil3",
+                "--checker",
+                checker,
+                "--verbose",
+            ],
+            &dir,
+        );
+        let out = text(&o);
+        assert!(out.contains("goroutine leak"), "{out}");
+        for noise in [
+            "SHUTTLE_CAPTURE_BACKTRACE",
+            "test panicked in task",
+            "Test deadlocked",
+        ] {
+            assert!(
+                !out.contains(noise),
+                "{checker}: shuttle's {noise:?} shows:\n{out}"
+            );
+        }
+    }
+    let o = leakproof(
+        &[
+            "hunt",
+            "fan-in/first-wins-leaky",
+            "--time",
+            "30s",
+            "--jobs",
+            "1",
+        ],
+        &dir,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        !out.contains("Test deadlocked") && !out.contains("test panicked"),
+        "{out}"
+    );
 }

@@ -598,6 +598,7 @@ impl<T> RecvFuture<'_, T> {
             .expect("waiter position is valid");
         st.race.receiver_left(id);
         if let Some(v) = w.slot {
+            st.race.returned(id, self.shared.cap);
             st.buf.push_front(v);
             st.bump();
             st.settle(self.shared.cap, None, wake);
@@ -627,7 +628,7 @@ impl<T> RecvFuture<'_, T> {
                         let (msg, v) = w.slot.expect("checked above");
                         self.waiter = None;
                         st.race.receiver_left(id);
-                        st.race.received_handed(msg, sh.cap);
+                        st.race.received_handed(msg);
                         drop(st);
                         self.stop_waiting();
                         track::msg_received(

@@ -250,6 +250,8 @@ impl<T> State<T> {
                 }
                 w.slot = self.buf.pop_front();
                 wake.push(w.waker.clone());
+                let waiter = w.id;
+                self.race.handed_buffered(waiter, cap);
                 moved = true;
             }
             if !moved {

@@ -30,6 +30,7 @@ mod tokio_run;
 
 pub use token::{ReplayToken, TokenError};
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -198,6 +199,17 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
+/// Like [`env_or`], for a count that must be at least 1 (zero executions would check nothing).
+fn env_positive(name: &str, default: usize) -> usize {
+    let n = env_or(name, default);
+    if n == 0 {
+        panic!(
+            "leakproof: environment variable {name}=0: zero would check nothing; give at least 1"
+        );
+    }
+    n
+}
+
 /// `LEAKPROOF_TICK_LIMIT` (default 3): read by every execution when it sets up its clock.
 pub(crate) fn tick_limit() -> usize {
     env_or("LEAKPROOF_TICK_LIMIT", 3)
@@ -224,6 +236,12 @@ impl Defaults {
                 .collect(),
             Err(_) => vec![Checker::Loom, Checker::Shuttle, Checker::Pct, Checker::Tokio],
         };
+        if checkers.is_empty() {
+            panic!(
+                "leakproof: LEAKPROOF_CHECKERS names no checker: a check with none would check nothing; \
+                 give a comma-separated list of loom, shuttle, pct and tokio (or unset it for all four)"
+            );
+        }
         let loom_preemptions = match std::env::var("LEAKPROOF_LOOM_PREEMPTIONS") {
             Ok(v) if v.trim() == "none" => None,
             _ => Some(env_or("LEAKPROOF_LOOM_PREEMPTIONS", 2)),
@@ -231,13 +249,13 @@ impl Defaults {
         Defaults {
             checkers,
             loom_preemptions,
-            loom_max_executions: env_or("LEAKPROOF_LOOM_MAX_EXECUTIONS", 100_000),
-            loom_max_branches: env_or("LEAKPROOF_LOOM_MAX_BRANCHES", 1_000),
-            shuttle_iterations: env_or("LEAKPROOF_SHUTTLE_ITERATIONS", 200),
-            pct_iterations: env_or("LEAKPROOF_PCT_ITERATIONS", 200),
-            pct_depth: env_or("LEAKPROOF_PCT_DEPTH", 3),
-            max_steps: env_or("LEAKPROOF_MAX_STEPS", 100_000),
-            tokio_runs: env_or("LEAKPROOF_TOKIO_RUNS", 4),
+            loom_max_executions: env_positive("LEAKPROOF_LOOM_MAX_EXECUTIONS", 100_000),
+            loom_max_branches: env_positive("LEAKPROOF_LOOM_MAX_BRANCHES", 1_000),
+            shuttle_iterations: env_positive("LEAKPROOF_SHUTTLE_ITERATIONS", 200),
+            pct_iterations: env_positive("LEAKPROOF_PCT_ITERATIONS", 200),
+            pct_depth: env_positive("LEAKPROOF_PCT_DEPTH", 3),
+            max_steps: env_positive("LEAKPROOF_MAX_STEPS", 100_000),
+            tokio_runs: env_positive("LEAKPROOF_TOKIO_RUNS", 4),
             tokio_grace: Duration::from_millis(env_or("LEAKPROOF_TOKIO_GRACE_MS", 2_000)),
             tokio_timeout: Duration::from_secs(env_or("LEAKPROOF_TOKIO_TIMEOUT_SECS", 20)),
             seed: env_or("LEAKPROOF_SEED", 0x1ea4_u64),
@@ -300,19 +318,32 @@ impl Check {
     }
 
     /// Adds shuttle's random scheduler for `iterations` executions.
+    ///
+    /// Panics if `iterations` is 0: a check that runs nothing must not pass.
+    #[track_caller]
     pub fn shuttle(mut self, iterations: usize) -> Check {
+        nonzero("Check::shuttle(iterations)", "iterations", iterations);
         self.plans.push(Plan::Shuttle(iterations));
         self
     }
 
     /// Adds shuttle's PCT scheduler: `iterations` executions looking for bugs of `depth`.
+    ///
+    /// Panics if `iterations` or `depth` is 0 (PCT needs a depth of at least 1).
+    #[track_caller]
     pub fn pct(mut self, iterations: usize, depth: usize) -> Check {
+        nonzero("Check::pct(iterations, depth)", "iterations", iterations);
+        nonzero("Check::pct(iterations, depth)", "depth", depth);
         self.plans.push(Plan::Pct(iterations, depth));
         self
     }
 
     /// Adds `runs` runs on a real multi-thread tokio runtime (a fresh runtime each).
+    ///
+    /// Panics if `runs` is 0: a check that runs nothing must not pass.
+    #[track_caller]
     pub fn tokio(mut self, runs: usize) -> Check {
+        nonzero("Check::tokio(runs)", "runs", runs);
         self.plans.push(Plan::Tokio(runs));
         self
     }
@@ -388,7 +419,10 @@ impl Check {
             loom_checkpoint: self.loom_checkpoint.clone(),
         };
         if let Some(token) = self.replay.clone() {
-            let (st, result) = model::replay(&ctx, body, token);
+            let (st, result) = match model::replay(&ctx, body, token) {
+                Ok(r) => r,
+                Err(e) => raise_replay_error(e),
+            };
             stats.push(st);
             return result.map(|_| stats);
         }
@@ -422,10 +456,106 @@ impl Check {
                 }
                 Plan::Tokio(n) => tokio_run::run(&ctx, body.clone(), n, seed),
             };
+            // Never a pass for work not done: every checker that ran must have run something.
+            assert!(
+                result.is_err() || st.executions > 0,
+                "leakproof: {} ran no execution of check \"{}\"",
+                st.checker,
+                self.name
+            );
             stats.push(st);
             result?;
         }
         Ok(stats)
+    }
+}
+
+#[track_caller]
+fn nonzero(call: &str, what: &str, n: usize) {
+    if n == 0 {
+        panic!("leakproof: {call} with {what} = 0: zero would check nothing, and a check that runs nothing must not pass; give at least 1");
+    }
+}
+
+/// Why a replay token cannot be replayed on a body: it names an execution that does not
+/// exist, or its schedule no longer fits the body.
+///
+/// [`Check::run`] panics with this message (as it does for a malformed token); run it inside
+/// [`catch_replay_error`] to get the error as a value instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayError {
+    /// The token, as the check was given it.
+    pub token: String,
+    /// What is wrong with it.
+    pub kind: ReplayErrorKind,
+    /// The explanation (what `Display` prints).
+    pub message: String,
+}
+
+/// What is wrong with a token that cannot be replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayErrorKind {
+    /// The token names an execution the checker's exploration of this body does not reach:
+    /// beyond its last execution, or after one that fails (loom stops there).
+    NoSuchExecution,
+    /// The schedule no longer fits the body: a task it names is not runnable, it ends before
+    /// the execution does, or the execution ends before it does. The body or the harness
+    /// changed since the token was recorded; hunt a fresh one.
+    Stale,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+thread_local! {
+    /// The replay error `Check::run` is about to panic with on this thread.
+    static PENDING_REPLAY_ERROR: RefCell<Option<ReplayError>> = const { RefCell::new(None) };
+    /// How many `catch_replay_error` calls are active on this thread.
+    static CATCHING: Cell<u32> = const { Cell::new(0) };
+}
+
+fn raise_replay_error(e: ReplayError) -> ! {
+    let text = format!("leakproof: {e}");
+    PENDING_REPLAY_ERROR.with(|p| *p.borrow_mut() = Some(e));
+    panic!("{text}");
+}
+
+/// Whether the panic being raised on this thread is a replay error that a
+/// [`catch_replay_error`] will turn into a value (the panic hook then prints nothing).
+pub(crate) fn replay_error_is_caught() -> bool {
+    CATCHING.with(Cell::get) > 0 && PENDING_REPLAY_ERROR.with(|p| p.borrow().is_some())
+}
+
+/// Runs `f` (which replays a token with [`Check::run`]) and returns the [`ReplayError`] that
+/// `run` would panic with as a value, without printing the panic. Other panics go on.
+///
+/// ```
+/// use harness::check::{catch_replay_error, Check, ReplayErrorKind};
+///
+/// // loom explores this body in one execution: there is no 5th.
+/// let err = catch_replay_error(|| {
+///     Check::new("doc-replay").replay("lp1:loom:2:5").run(|| async {})
+/// })
+/// .unwrap_err();
+/// assert_eq!(err.kind, ReplayErrorKind::NoSuchExecution);
+/// assert!(err.message.contains("1 execution"));
+/// ```
+pub fn catch_replay_error<R>(f: impl FnOnce() -> R) -> Result<R, ReplayError> {
+    PENDING_REPLAY_ERROR.with(|p| p.borrow_mut().take());
+    CATCHING.with(|c| c.set(c.get() + 1));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(c.get() - 1));
+    match result {
+        Ok(v) => Ok(v),
+        Err(payload) => match PENDING_REPLAY_ERROR.with(|p| p.borrow_mut().take()) {
+            Some(e) => Err(e),
+            None => std::panic::resume_unwind(payload),
+        },
     }
 }
 

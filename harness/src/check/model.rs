@@ -15,7 +15,10 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
 use super::report::{self, Facts};
-use super::{shuttle_config, Checker, CheckerStats, Defaults, Failure, FailureKind, ReplayToken};
+use super::{
+    shuttle_config, Checker, CheckerStats, Defaults, Failure, FailureKind, ReplayError,
+    ReplayErrorKind, ReplayToken,
+};
 use crate::rt::backend::{self, Backend};
 use crate::rt::exec::{self, Exec};
 use crate::rt::panic::{self as rtpanic, CatchUnwind};
@@ -281,6 +284,21 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let (stats, result, _) = loom_run(ctx, body, bound, mode);
+    (stats, result)
+}
+
+/// [`loom`], also returning the number of the last execution that ran.
+fn loom_run<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    bound: Option<usize>,
+    mode: LoomMode,
+) -> (CheckerStats, Result<(), Failure>, u64)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
     let start = Instant::now();
     let mut builder = loom_builder(ctx, bound);
     let (checker, only, scratch) = match &mode {
@@ -307,7 +325,7 @@ where
                     snapshot: Default::default(),
                     body_done: false,
                 });
-                return (stats_of(Checker::Replay, 0, start), Err(failure));
+                return (stats_of(Checker::Replay, 0, start), Err(failure), 0);
             }
             builder.checkpoint_file = Some(scratch.clone());
             builder.max_permutations = Some(2);
@@ -321,7 +339,8 @@ where
     }
     let stats = stats_of(checker, run.executions.load(Ordering::Relaxed), start);
     let Err(payload) = result else {
-        return (stats, Ok(()));
+        let last = stats.executions;
+        return (stats, Ok(()), last);
     };
     let n = run
         .last
@@ -350,7 +369,7 @@ where
                 ),
             });
     }
-    (stats, Err(failure))
+    (stats, Err(failure), n)
 }
 
 fn stats_of(checker: Checker, executions: u64, start: Instant) -> CheckerStats {
@@ -446,6 +465,46 @@ fn quiet<S>(scheduler: S) -> Quiet<S> {
     Quiet(std::mem::ManuallyDrop::new(scheduler))
 }
 
+/// A scheduler that counts the schedule steps its inner scheduler takes (for a replay: how
+/// much of the schedule the execution followed).
+struct Counting<S> {
+    inner: S,
+    taken: Arc<AtomicU64>,
+}
+
+impl<S: shuttle::scheduler::Scheduler> shuttle::scheduler::Scheduler for Counting<S> {
+    fn new_execution(&mut self) -> Option<shuttle::scheduler::Schedule> {
+        self.inner.new_execution()
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&shuttle::scheduler::Task],
+        current: Option<shuttle::scheduler::TaskId>,
+        is_yielding: bool,
+    ) -> Option<shuttle::scheduler::TaskId> {
+        let next = self.inner.next_task(runnable, current, is_yielding);
+        if next.is_some() {
+            self.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        next
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let v = self.inner.next_u64();
+        self.taken.fetch_add(1, Ordering::Relaxed);
+        v
+    }
+}
+
+/// How a shuttle replay went along its schedule.
+enum ReplayOutcome {
+    /// It followed the schedule for this many steps (for runs that are no replay: 0).
+    Followed(usize),
+    /// shuttle's replay scheduler found that the schedule does not fit (its message).
+    Mismatch(String),
+}
+
 /// Runs the body under one of shuttle's schedulers.
 pub(super) fn shuttle<F, Fut>(
     ctx: &Ctx,
@@ -456,6 +515,21 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let (stats, result, _) = shuttle_run(ctx, body, sched);
+    (stats, result)
+}
+
+/// [`shuttle`], also saying how a replay went along its schedule.
+fn shuttle_run<F, Fut>(
+    ctx: &Ctx,
+    body: Arc<F>,
+    sched: Sched,
+) -> (CheckerStats, Result<(), Failure>, ReplayOutcome)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let taken = Arc::new(AtomicU64::new(0));
     let (checker, pct) = match sched {
         Sched::Random(..) => (Checker::Shuttle, false),
         Sched::Pct(..) => (Checker::Pct, true),
@@ -489,9 +563,10 @@ where
                 }
                 Sched::Replay(schedule) => {
                     shuttle::Runner::new(
-                        quiet(shuttle::scheduler::ReplayScheduler::new_from_encoded(
-                            &schedule,
-                        )),
+                        quiet(Counting {
+                            inner: shuttle::scheduler::ReplayScheduler::new_from_encoded(&schedule),
+                            taken: taken.clone(),
+                        }),
                         config,
                     )
                     .run(f);
@@ -519,6 +594,16 @@ where
             Err(payload)
         }
     });
+    if let Err(payload) = &result {
+        let msg = rtpanic::message(&**payload);
+        if checker == Checker::Replay && rtpanic::is_schedule_mismatch(&msg) {
+            if let Some(e) = run.last.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                e.torn_down.store(true, Ordering::Release);
+            }
+            let why = msg.lines().next().unwrap_or_default().to_string();
+            return (stats, Ok(()), ReplayOutcome::Mismatch(why));
+        }
+    }
     let failure = result.err().map(|payload| {
         let schedule = shuttle_engine::scheduler::serialization::serialize_schedule(
             &shuttle_engine::runtime::execution::CurrentSchedule::get_schedule(),
@@ -530,25 +615,92 @@ where
         let found_by = (checker == Checker::Replay).then_some("shuttle");
         classify(ctx, &run, payload, Some(token.to_string()), found_by)
     });
-    (stats, failure.map_or(Ok(()), Err))
+    let followed = ReplayOutcome::Followed(taken.load(Ordering::Relaxed) as usize);
+    (stats, failure.map_or(Ok(()), Err), followed)
 }
 
-/// Runs the one execution a token names.
+/// Runs the one execution a token names; a token that names no execution of this body, or
+/// whose schedule no longer fits it, is a [`ReplayError`] rather than a verdict.
 pub(super) fn replay<F, Fut>(
     ctx: &Ctx,
     body: Arc<F>,
     token: ReplayToken,
-) -> (CheckerStats, Result<(), Failure>)
+) -> Result<(CheckerStats, Result<(), Failure>), ReplayError>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let text = token.to_string();
+    let error = |kind, message: String| ReplayError {
+        token: text.clone(),
+        kind,
+        message,
+    };
     match token {
-        ReplayToken::Shuttle { schedule, .. } => shuttle(ctx, body, Sched::Replay(schedule)),
+        ReplayToken::Shuttle { schedule, .. } => {
+            let steps = shuttle_engine::scheduler::serialization::deserialize_schedule(&schedule)
+                .map(|s| s.steps.len())
+                .unwrap_or(0);
+            let (stats, result, outcome) = shuttle_run(ctx, body, Sched::Replay(schedule));
+            match outcome {
+                ReplayOutcome::Mismatch(why) => Err(error(
+                    ReplayErrorKind::Stale,
+                    format!(
+                        "replay token {text} no longer fits check \"{}\": shuttle's replay stopped with \"{why}\". \
+                         The body or the harness changed since the token was recorded (its scheduling steps \
+                         differ); the token is stale: hunt a fresh one",
+                        ctx.name
+                    ),
+                )),
+                ReplayOutcome::Followed(taken) if result.is_ok() && taken < steps => Err(error(
+                    ReplayErrorKind::Stale,
+                    format!(
+                        "replay token {text} no longer fits check \"{}\": the execution ended after {taken} of \
+                         the schedule's {steps} steps. The body or the harness changed since the token was \
+                         recorded; the token is stale: hunt a fresh one",
+                        ctx.name
+                    ),
+                )),
+                ReplayOutcome::Followed(_) => Ok((stats, result)),
+            }
+        }
         ReplayToken::Loom {
             preemption_bound,
             execution,
-        } => loom(ctx, body, preemption_bound, LoomMode::Nth(execution)),
-        ReplayToken::LoomCheckpoint(path) => loom(ctx, body, None, LoomMode::Path(path)),
+        } => {
+            let (stats, result, last) =
+                loom_run(ctx, body, preemption_bound, LoomMode::Nth(execution));
+            let bound = preemption_bound
+                .map(|b| format!("preemption bound {b}"))
+                .unwrap_or_else(|| "no preemption bound".into());
+            match &result {
+                Ok(()) if stats.executions < execution => Err(error(
+                    ReplayErrorKind::NoSuchExecution,
+                    format!(
+                        "replay token {text} names execution {execution}, but loom's exploration of check \"{}\" \
+                         ({bound}) has {} execution{} (1 to {})",
+                        ctx.name,
+                        stats.executions,
+                        if stats.executions == 1 { "" } else { "s" },
+                        stats.executions
+                    ),
+                )),
+                Err(_) if last < execution => Err(error(
+                    ReplayErrorKind::NoSuchExecution,
+                    format!(
+                        "replay token {text} names execution {execution}, but loom's exploration of check \"{}\" \
+                         ({bound}) stops at execution {last}, which fails (its token is {}): no later execution \
+                         is ever reached",
+                        ctx.name,
+                        ReplayToken::Loom {
+                            preemption_bound,
+                            execution: last
+                        }
+                    ),
+                )),
+                _ => Ok((stats, result)),
+            }
+        }
+        ReplayToken::LoomCheckpoint(path) => Ok(loom(ctx, body, None, LoomMode::Path(path))),
     }
 }

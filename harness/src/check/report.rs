@@ -30,6 +30,23 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
     if cycle.is_some() {
         f.kind = FailureKind::Deadlock;
     }
+    // A leak or a deadlock is about tasks that are stuck: with none in the registry (an
+    // execution that was not tracked, say) there is nothing to substantiate it, and a report
+    // that claims one with no task in it would mislead.
+    let alive = f
+        .snapshot
+        .live_tasks()
+        .filter(|t| f.kind != FailureKind::Leak || t.id != 0)
+        .count();
+    if matches!(f.kind, FailureKind::Leak | FailureKind::Deadlock) && alive == 0 {
+        f.text = format!(
+            "the checker stopped the execution as a {}, but leakproof's registry shows no task alive in it, \
+             so there is no stuck task to report (an execution the harness did not track?)\n{}",
+            f.kind,
+            f.text
+        );
+        f.kind = FailureKind::Panic;
+    }
     let mut r = String::new();
     let headline = match f.kind {
         FailureKind::Leak => "goroutine leak",
@@ -102,5 +119,31 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         replay: f.replay,
         name: f.name.to_string(),
         snapshot: Box::new(f.snapshot),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leak_or_deadlock_with_no_task_alive_is_not_reported_as_one() {
+        for kind in [FailureKind::Leak, FailureKind::Deadlock] {
+            let f = build(Facts {
+                name: "empty",
+                checker: Checker::Replay,
+                found_by: Some("loom"),
+                execution: 3,
+                kind,
+                text: String::new(),
+                replay: None,
+                snapshot: Snapshot::default(),
+                body_done: true,
+            });
+            assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+            assert!(!f.report.contains("goroutine leak"), "{}", f.report);
+            assert!(!f.report.contains("0 task(s)"), "{}", f.report);
+            assert!(f.report.contains("no task alive"), "{}", f.report);
+        }
     }
 }

@@ -47,6 +47,16 @@ pub(crate) fn is_checker_panic(payload: &(dyn Any + Send)) -> bool {
     m.starts_with("deadlock")
         || m.contains("Model exceeded maximum number of branches")
         || m.contains("exceeded max_steps bound")
+        || is_schedule_mismatch(&m)
+}
+
+/// Whether a panic is shuttle's replay scheduler finding that the schedule it follows does
+/// not fit the execution (a stale token).
+pub(crate) fn is_schedule_mismatch(msg: &str) -> bool {
+    msg.contains("scheduled task is not runnable")
+        || msg.contains("schedule ended early")
+        || msg.contains("expected context switch but next schedule step is random choice")
+        || msg.contains("expected random choice but next schedule step is context switch")
 }
 
 /// The finding for a panic with message `msg` in `who` at `at`: a panic, or a data race
@@ -99,6 +109,9 @@ pub(crate) fn install_hook() {
         let show_all = std::env::var_os("LEAKPROOF_SHOW_PANICS").is_some_and(|v| v != "0");
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
+            if crate::check::replay_error_is_caught() {
+                return; // the caller gets it as a value and reports it
+            }
             let in_check = exec::with_current(|e| e.is_some());
             if in_check {
                 if info.payload().is::<FailureSignal>() {
