@@ -37,4 +37,6 @@ pub mod select;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod tokio;
+pub mod tokio_util;
 pub mod track;

@@ -69,7 +69,7 @@ mod mutex;
 mod once;
 mod rwlock;
 mod semaphore;
-mod waiters;
+pub(crate) mod waiters;
 mod waitgroup;
 
 pub use cond::{Cond, CondWaitFuture};

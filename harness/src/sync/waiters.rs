@@ -17,7 +17,7 @@ use crate::rt::race::SyncClock;
 use crate::track;
 
 /// A primitive's identity in the tracking registry.
-pub(super) struct Tracked {
+pub(crate) struct Tracked {
     /// Its id, shared with tasks' and channels' id space (0 outside a checker).
     pub id: u64,
     pub exec: Option<Arc<Exec>>,
@@ -61,7 +61,7 @@ impl Tracked {
 }
 
 /// A parked waiter.
-pub(super) struct Waiter {
+pub(crate) struct Waiter {
     pub id: u64,
     /// The harness task that waits: a grant makes it the holder.
     pub task: u64,
@@ -77,7 +77,7 @@ pub(super) struct Waiter {
 
 /// A FIFO queue of parked waiters.
 #[derive(Default)]
-pub(super) struct Waiters {
+pub(crate) struct Waiters {
     list: VecDeque<Waiter>,
     next_id: u64,
 }
@@ -133,7 +133,7 @@ impl Waiters {
 }
 
 /// Wakes the wakers collected while a lock was held, after it is released.
-pub(super) fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
+pub(crate) fn wake_all(wakers: impl IntoIterator<Item = Waker>) {
     for w in wakers {
         w.wake();
     }

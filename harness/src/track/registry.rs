@@ -542,8 +542,19 @@ impl Snapshot {
                 format!("task {h} \"{name}\"")
             })
             .collect();
+        // Wake-up primitives (tokio's `Notify`, `watch`, …) have no holder to name.
+        const HOLDLESS: [&str; 6] = [
+            "notify",
+            "barrier",
+            "watch",
+            "broadcast",
+            "cancellation token",
+            "task tracker",
+        ];
         if holders.is_empty() {
-            writeln!(f, "    held by nobody")?;
+            if !HOLDLESS.contains(&r.kind.as_str()) {
+                writeln!(f, "    held by nobody")?;
+            }
         } else {
             writeln!(f, "    held by {}", holders.join(", "))?;
         }
