@@ -579,3 +579,48 @@ fn record_keeps_an_execution_log_with_matched_messages() {
         .iter()
         .any(|e| matches!(&e.event, track::LogEvent::Waiting { op, .. } if op == "send")));
 }
+
+// ---------------------------------------------------------------------------------------
+// Faults the harness must survive with a verdict or a clear error naming the cause.
+
+#[test]
+fn a_race_cell_used_outside_any_check_is_plain_memory() {
+    let cell = harness::cell::RaceCell::new(1u32);
+    cell.set(2);
+    cell.with_mut(|n| *n += 1);
+    assert_eq!(cell.get(), 3);
+    assert_eq!(cell.with(|n| *n), 3);
+}
+
+#[test]
+fn a_token_pasted_with_whitespace_or_cut_short_is_replayed_or_refused_clearly() {
+    let f = Check::new("order")
+        .shuttle(500)
+        .run(order_violation)
+        .unwrap_err();
+    let token = f.replay.unwrap();
+    // Surrounding whitespace (a copied line) is ignored.
+    let padded = format!("  {token}\n");
+    let again = Check::new("order")
+        .replay(&padded)
+        .run(order_violation)
+        .unwrap_err();
+    assert_eq!(again.kind, FailureKind::Panic, "{}", again.report);
+    // Cut short: refused when parsed, or, when what is left still decodes, a stale replay,
+    // never a verdict about a different execution and never an abort.
+    for keep in (12..token.len()).step_by(2) {
+        let cut = &token[..keep];
+        match ReplayToken::parse(cut) {
+            Err(e) => assert!(e.to_string().starts_with("invalid replay token"), "{e}"),
+            Ok(t) => {
+                match catch_replay_error(|| {
+                    Check::new("order").replay_token(t).run(order_violation)
+                }) {
+                    Err(e) => assert_eq!(e.kind, ReplayErrorKind::Stale, "{cut}: {e}"),
+                    Ok(Err(f)) => assert_eq!(f.kind, FailureKind::Panic, "{cut}: {}", f.report),
+                    Ok(Ok(_)) => panic!("{cut}: a cut schedule replayed to the end and passed"),
+                }
+            }
+        }
+    }
+}
