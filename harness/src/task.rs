@@ -222,7 +222,8 @@ struct TaskFuture<F: Future> {
     future: Option<Pin<Box<F>>>,
     core: Arc<Core<F::Output>>,
     exec: Option<Arc<Exec>>,
-    name: String,
+    /// The name given to `spawn_named`; `None` for the default `task-N`.
+    name: Option<String>,
 }
 
 impl<F: Future> Future for TaskFuture<F> {
@@ -233,7 +234,13 @@ impl<F: Future> Future for TaskFuture<F> {
         if let Some(e) = &this.exec {
             e.bump();
         }
-        *this.core.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        {
+            // Kept for `abort`; most polls come with the waker of the poll before.
+            let mut slot = this.core.waker.lock().unwrap_or_else(|e| e.into_inner());
+            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *slot = Some(cx.waker().clone());
+            }
+        }
         if this.core.aborted.load(Ordering::Acquire) {
             this.future = None;
             track::op_done(this.exec.as_deref(), this.core.id);
@@ -261,7 +268,10 @@ impl<F: Future> Future for TaskFuture<F> {
                     .map(|n| n.location)
                     .unwrap_or_else(|| "<unknown>".into());
                 if let Some(e) = &this.exec {
-                    let who = format!("task {} \"{}\"", this.core.id, this.name);
+                    let who = match &this.name {
+                        Some(name) => format!("task {} \"{name}\"", this.core.id),
+                        None => format!("task {} \"task-{}\"", this.core.id, this.core.id),
+                    };
                     e.record(rtpanic::finding(&msg, &who, &at));
                 }
                 this.core.finish(
@@ -336,16 +346,16 @@ where
 {
     let exec = exec::current();
     let id = exec.as_ref().map(|e| e.next_id()).unwrap_or(0);
-    let name = name.unwrap_or_else(|| format!("task-{id}"));
     if let Some(e) = &exec {
         if e.backend == Backend::Loom && e.spawned() >= LOOM_MAX_TASKS as u64 {
             e.record(Finding {
                 kind: FailureKind::Panic,
                 text: format!(
-                    "too many tasks for loom: spawning \"{name}\" at {site} would make {} spawned tasks in one \
+                    "too many tasks for loom: spawning \"{}\" at {site} would make {} spawned tasks in one \
                      execution, and loom allows {LOOM_MAX_TASKS} besides the body (5 threads); shrink the model for loom or check it \
                      with shuttle",
-                    LOOM_MAX_TASKS + 1
+                    name.clone().unwrap_or_else(|| format!("task-{id}")),
+                    LOOM_MAX_TASKS + 1,
                 ),
             });
             raise_if_modelled(Some(e));
@@ -353,7 +363,8 @@ where
     }
     let core = Arc::new(Core {
         id,
-        outcome: Lock::new(Outcome {
+        // No task holds it across a scheduling point: a leaf lock.
+        outcome: Lock::new_leaf(Outcome {
             result: None,
             done: false,
             joiners: Vec::new(),
@@ -366,7 +377,13 @@ where
     if let Some(e) = &exec {
         e.race.spawned(backend::current_task_id(), id);
         e.add_task(core.clone());
-        track::task_spawned(Some(e), id, &name, backend::current_task_id(), site);
+        track::task_spawned(
+            Some(e),
+            id,
+            name.as_deref(),
+            backend::current_task_id(),
+            site,
+        );
     }
     let task = TaskFuture {
         future: Some(Box::pin(future)),
@@ -375,6 +392,7 @@ where
         name: name.clone(),
     };
     if exec.as_ref().is_some_and(|e| e.spans) {
+        let name = name.unwrap_or_else(|| format!("task-{id}"));
         let span = tracing::trace_span!(target: track::TARGET, "task", id, name = name.as_str());
         backend::spawn_raw(id, tracing::Instrument::instrument(task, span));
     } else {

@@ -40,14 +40,14 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::check::FailureKind;
 use crate::rt::backend::{self, Lock};
 use crate::rt::exec::{self, Finding};
 use crate::select::{ArmClaim, Step};
 use crate::track;
-use state::{wake_all, Offer, Shared, State, Take, Waiter};
+use state::{wake_all, Offer, Shared, State, Take, Waiter, Wakers};
 
 /// Creates a channel with room for `capacity` values; `bounded(0)` is a rendezvous channel.
 ///
@@ -78,7 +78,7 @@ fn make<T>(cap: Option<usize>, site: &'static Location<'static>) -> (Sender<T>, 
         id,
         cap,
         created_at: site,
-        state: Lock::new(State::new(cap)),
+        state: Lock::new_leaf(State::new(cap, exec.is_some())),
         exec,
     });
     (
@@ -136,7 +136,7 @@ impl<T> Sender<T> {
         if st.receivers == 0 {
             return Err(TrySendError::Disconnected(value));
         }
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         let msg = st.waiter_id();
         let mut value = Some(value);
         while let Some(i) = st.first_waiter(None) {
@@ -160,7 +160,7 @@ impl<T> Sender<T> {
             st.bump();
         }
         drop(st);
-        track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+        sh.msg_sent(msg);
         wake_all(wake);
         Ok(())
     }
@@ -174,13 +174,13 @@ impl<T> Sender<T> {
         if st.closed_at.is_none() {
             st.closed_at = Some(Location::caller());
         }
-        st.race.closed.release();
+        st.race.close_release();
         st.bump();
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         st.wake_all(&mut wake);
         sh.report(&st);
         drop(st);
-        track::closed(sh.exec.as_deref(), backend::current_task_id(), sh.id);
+        sh.closed_by_task();
         wake_all(wake);
     }
 
@@ -241,10 +241,10 @@ impl<T> Drop for Sender<T> {
             return;
         };
         st.senders -= 1;
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         if st.senders == 0 {
             // Dropping the last sender closes the channel: a release like `close()`.
-            st.race.closed.release();
+            st.race.close_release();
             st.bump();
             st.wake_all(&mut wake);
         }
@@ -270,11 +270,11 @@ impl<T> Receiver<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let sh = &*self.shared;
         let mut st = sh.state.lock();
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         match st.take(sh.cap, None, None, &mut wake) {
             Take::Value(msg, v) => {
                 drop(st);
-                track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+                sh.msg_received(msg);
                 wake_all(wake);
                 Ok(v)
             }
@@ -318,7 +318,7 @@ impl<T> Drop for Receiver<T> {
             return;
         };
         st.receivers -= 1;
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         if st.receivers == 0 {
             // Blocked senders learn that nobody will ever take their values.
             st.bump();
@@ -356,10 +356,11 @@ pub struct SendFuture<'a, T> {
 impl<T> Unpin for SendFuture<'_, T> {}
 
 impl<T> SendFuture<'_, T> {
+    #[inline]
     fn stop_waiting(&mut self) {
         self.offer = None;
         if std::mem::take(&mut self.reported) {
-            track::op_done(self.shared.exec.as_deref(), backend::current_task_id());
+            self.shared.op_done();
         }
     }
 
@@ -400,7 +401,7 @@ impl<T> SendFuture<'_, T> {
                     st.race.send_completed(id);
                     drop(st);
                     self.stop_waiting();
-                    track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, id);
+                    sh.msg_sent(id);
                     return Step::Ready(Ok(()));
                 }
             },
@@ -429,7 +430,7 @@ impl<T> SendFuture<'_, T> {
             self.stop_waiting();
             return Step::Ready(Err(SendError::Disconnected(value)));
         }
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         // A waiting receiver takes the value directly.
         while let Some(i) = st.first_waiter(mine) {
             let newly = match mine.map(|m| m.claim()) {
@@ -456,7 +457,7 @@ impl<T> SendFuture<'_, T> {
             st.race.handed(msg, waiter, sh.cap);
             drop(st);
             self.stop_waiting();
-            track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+            sh.msg_sent(msg);
             wake_all(wake);
             return Step::Ready(Ok(()));
         }
@@ -472,7 +473,7 @@ impl<T> SendFuture<'_, T> {
             st.bump();
             drop(st);
             self.stop_waiting();
-            track::msg_sent(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+            sh.msg_sent(msg);
             return Step::Ready(Ok(()));
         }
         let version = st.version;
@@ -502,15 +503,7 @@ impl<T> SendFuture<'_, T> {
         let len = st.buf.len();
         drop(st);
         if park && mine.is_none() && !self.reported {
-            self.reported = true;
-            track::op_wait(
-                sh.exec.as_deref(),
-                backend::current_task_id(),
-                sh.id,
-                "send",
-                len,
-                self.site,
-            );
+            self.reported = sh.op_wait("send", len, self.site);
         }
         Step::Waiting(Some(version))
     }
@@ -581,15 +574,17 @@ pub struct RecvFuture<'a, T> {
 impl<T> Unpin for RecvFuture<'_, T> {}
 
 impl<T> RecvFuture<'_, T> {
+    #[inline]
     fn stop_waiting(&mut self) {
         if std::mem::take(&mut self.reported) {
-            track::op_done(self.shared.exec.as_deref(), backend::current_task_id());
+            self.shared.op_done();
         }
     }
 
     /// Removes our waiting entry. A value a sender handed us meanwhile goes back to the
     /// front of the buffer, for the next receiver (wakers into `wake`).
-    fn unqueue(&mut self, st: &mut State<T>, wake: &mut Vec<Waker>) {
+    #[inline]
+    fn unqueue(&mut self, st: &mut State<T>, wake: &mut Wakers) {
         let Some(id) = self.waiter.take() else { return };
         let Some(i) = st.waiter_index(id) else { return };
         let w = st
@@ -631,12 +626,7 @@ impl<T> RecvFuture<'_, T> {
                         st.race.received_handed(msg);
                         drop(st);
                         self.stop_waiting();
-                        track::msg_received(
-                            sh.exec.as_deref(),
-                            backend::current_task_id(),
-                            sh.id,
-                            msg,
-                        );
+                        sh.msg_received(msg);
                         return Step::Ready(Some(v));
                     }
                     queued = Some(i);
@@ -644,13 +634,13 @@ impl<T> RecvFuture<'_, T> {
                 None => self.waiter = None,
             }
         }
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         match st.take(sh.cap, mine, self.waiter, &mut wake) {
             Take::Value(msg, v) => {
                 self.unqueue(&mut st, &mut wake);
                 drop(st);
                 self.stop_waiting();
-                track::msg_received(sh.exec.as_deref(), backend::current_task_id(), sh.id, msg);
+                sh.msg_received(msg);
                 wake_all(wake);
                 Step::Ready(Some(v))
             }
@@ -691,15 +681,7 @@ impl<T> RecvFuture<'_, T> {
                 }
                 drop(st);
                 if park && mine.is_none() && !self.reported {
-                    self.reported = true;
-                    track::op_wait(
-                        sh.exec.as_deref(),
-                        backend::current_task_id(),
-                        sh.id,
-                        "recv",
-                        0,
-                        self.site,
-                    );
+                    self.reported = sh.op_wait("recv", 0, self.site);
                 }
                 Step::Waiting(Some(version))
             }
@@ -718,7 +700,7 @@ impl<T> RecvFuture<'_, T> {
         {
             return; // delivered
         }
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         self.unqueue(&mut st, &mut wake);
         drop(st);
         self.stop_waiting();
@@ -756,7 +738,7 @@ impl<T> Drop for RecvFuture<'_, T> {
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
-        let mut wake = Vec::new();
+        let mut wake = Wakers::default();
         self.unqueue(&mut st, &mut wake);
         drop(st);
         self.stop_waiting();

@@ -1,7 +1,8 @@
 //! The shared core of a channel: buffer, blocked senders' offers, waiting receivers.
 //!
 //! One [`Lock`] guards it all, so every channel operation is one scheduling point under
-//! the model checkers. The rules follow Go's channels:
+//! the model checkers. It is a leaf lock (`Lock::new_leaf`): no critical section here takes
+//! another harness lock, touches a backend atomic or yields. The rules follow Go's channels:
 //!
 //! * A send hands its value straight to the oldest waiting receiver (into the receiver's
 //!   *slot*), else puts it in the buffer if there is room, else waits as an *offer*.
@@ -18,7 +19,8 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::task::Waker;
 
-use crate::rt::backend::Lock;
+use super::race::ChanClocks;
+use crate::rt::backend::{self, Lock};
 use crate::rt::exec::Exec;
 use crate::select::ArmClaim;
 use crate::track;
@@ -98,12 +100,14 @@ pub(super) struct State<T> {
     /// of its arms changed while it looked at them one by one.
     pub version: u64,
     /// Happens-before clocks for `RaceCell` (see `chan::race`).
-    pub race: super::race::ChanClocks,
+    pub race: RaceClocks,
 }
 
 impl<T> State<T> {
-    /// An open channel of capacity `cap` with one sender and one receiver.
-    pub fn new(cap: Option<usize>) -> Self {
+    /// An open channel of capacity `cap` with one sender and one receiver; `checked` when it
+    /// belongs to a checked execution (outside any check no `RaceCell` is checked, and the
+    /// channel keeps no clocks).
+    pub fn new(cap: Option<usize>, checked: bool) -> Self {
         State {
             buf: VecDeque::new(),
             offers: VecDeque::new(),
@@ -113,7 +117,7 @@ impl<T> State<T> {
             receivers: 1,
             closed_at: None,
             version: 0,
-            race: super::race::ChanClocks::new(cap),
+            race: RaceClocks(checked.then(|| Box::new(ChanClocks::new(cap)))),
         }
     }
 
@@ -148,14 +152,22 @@ impl<T> State<T> {
 
     /// The oldest waiting receiver that a sender (an arm of `mine`'s select, if any) could
     /// hand a value to.
+    #[inline]
     pub fn first_waiter(&self, mine: Option<&ArmClaim>) -> Option<usize> {
+        if self.receivers_waiting.is_empty() {
+            return None;
+        }
         self.receivers_waiting
             .iter()
             .position(|w| w.live() && !same_select(mine, w.claim.as_ref()))
     }
 
     /// Whether a live offer waits among the first `n` offers.
+    #[inline]
     pub fn live_offer_within(&self, n: usize) -> bool {
+        if self.offers.is_empty() {
+            return false;
+        }
         self.offers.iter().take(n).any(|o| o.live())
     }
 
@@ -168,7 +180,7 @@ impl<T> State<T> {
         cap: Option<usize>,
         mine: Option<&ArmClaim>,
         me: Option<u64>,
-        wake: &mut Vec<Waker>,
+        wake: &mut Wakers,
     ) -> Take<T> {
         if !self.buf.is_empty() {
             if mine.is_some_and(|m| !m.try_claim()) {
@@ -210,7 +222,7 @@ impl<T> State<T> {
             if mine.is_some_and(|m| !m.try_claim()) {
                 return Take::Lost;
             }
-            self.race.closed.acquire();
+            self.race.close_acquire();
             return Take::Closed;
         }
         Take::Empty
@@ -220,7 +232,10 @@ impl<T> State<T> {
     /// back into it: moves the oldest live offers into free room and hands buffered values
     /// to waiting receivers (except `skip`), winning each partner's select first. Wakers go
     /// into `wake`.
-    pub fn settle(&mut self, cap: Option<usize>, skip: Option<u64>, wake: &mut Vec<Waker>) {
+    pub fn settle(&mut self, cap: Option<usize>, skip: Option<u64>, wake: &mut Wakers) {
+        if self.offers.is_empty() && self.receivers_waiting.is_empty() {
+            return; // nothing to move
+        }
         loop {
             let mut moved = false;
             while cap.is_some_and(|c| self.buf.len() < c) {
@@ -261,7 +276,7 @@ impl<T> State<T> {
     }
 
     /// Wakes every waiting receiver and every blocked sender (into `wake`).
-    pub fn wake_all(&mut self, wake: &mut Vec<Waker>) {
+    pub fn wake_all(&mut self, wake: &mut Wakers) {
         wake.extend(self.receivers_waiting.iter().map(|w| w.waker.clone()));
         wake.extend(self.offers.iter().map(|o| o.waker.clone()));
     }
@@ -277,6 +292,53 @@ pub(super) struct Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// Execution log: the running task's send of message `msg` completed. Outside a checked
+    /// execution with its log on, nothing (not even the running task's id) is looked up.
+    #[inline]
+    pub fn msg_sent(&self, msg: u64) {
+        if let Some(e) = self.logged() {
+            track::msg_sent(Some(e), backend::current_task_id(), self.id, msg);
+        }
+    }
+
+    /// Execution log: the running task received message `msg`.
+    #[inline]
+    pub fn msg_received(&self, msg: u64) {
+        if let Some(e) = self.logged() {
+            track::msg_received(Some(e), backend::current_task_id(), self.id, msg);
+        }
+    }
+
+    /// Execution log: the running task closed the channel.
+    pub fn closed_by_task(&self) {
+        if let Some(e) = self.logged() {
+            track::closed(Some(e), backend::current_task_id(), self.id);
+        }
+    }
+
+    #[inline]
+    fn logged(&self) -> Option<&Exec> {
+        self.exec.as_deref().filter(|e| e.tracking && e.log)
+    }
+
+    /// Reports that the running task waits on `op` at `site`; returns whether there was an
+    /// execution to tell (then [`op_done`](Shared::op_done) must follow).
+    pub fn op_wait(&self, op: &'static str, len: usize, site: &Location<'_>) -> bool {
+        let Some(e) = self.exec.as_deref() else {
+            return false;
+        };
+        track::op_wait(Some(e), backend::current_task_id(), self.id, op, len, site);
+        true
+    }
+
+    /// Reports that the running task's wait (see [`op_wait`](Shared::op_wait)) ended.
+    #[inline]
+    pub fn op_done(&self) {
+        if let Some(e) = self.exec.as_deref() {
+            track::op_done(Some(e), backend::current_task_id());
+        }
+    }
+
     /// Reports the channel's state to the tracking layer.
     pub fn report(&self, st: &State<T>) {
         track::resource_state(
@@ -291,8 +353,116 @@ impl<T> Shared<T> {
 }
 
 /// Wakes the wakers collected while the lock was held, after it is released.
-pub(super) fn wake_all(wakers: Vec<Waker>) {
-    for w in wakers {
+#[inline]
+pub(super) fn wake_all(wakers: Wakers) {
+    // `more` fills only once `one` is taken.
+    if let Some(w) = wakers.one {
         w.wake();
+    }
+    for w in wakers.more {
+        w.wake();
+    }
+}
+
+/// The wakers an operation collects under the lock: most operations wake one task at most,
+/// which needs no allocation.
+#[derive(Default)]
+pub(super) struct Wakers {
+    one: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Wakers {
+    #[inline]
+    pub fn push(&mut self, w: Waker) {
+        if self.one.is_none() {
+            self.one = Some(w);
+        } else {
+            self.more.push(w);
+        }
+    }
+}
+
+impl Extend<Waker> for Wakers {
+    fn extend<I: IntoIterator<Item = Waker>>(&mut self, iter: I) {
+        for w in iter {
+            self.push(w);
+        }
+    }
+}
+
+/// A channel's happens-before clocks, kept only by a channel of a checked execution: outside
+/// any check no `RaceCell` is checked, and the channel pays nothing for them. Each method
+/// forwards to [`ChanClocks`]'s method of the same name.
+pub(super) struct RaceClocks(Option<Box<ChanClocks>>);
+
+impl RaceClocks {
+    #[inline]
+    fn with(&mut self, f: impl FnOnce(&mut ChanClocks)) {
+        if let Some(c) = self.0.as_deref_mut() {
+            f(c);
+        }
+    }
+
+    #[inline]
+    pub fn sent(&mut self, msg: u64, cap: Option<usize>) {
+        self.with(|c| c.sent(msg, cap));
+    }
+
+    #[inline]
+    pub fn handed(&mut self, msg: u64, waiter: u64, cap: Option<usize>) {
+        self.with(|c| c.handed(msg, waiter, cap));
+    }
+
+    #[inline]
+    pub fn offered(&mut self, id: u64) {
+        self.with(|c| c.offered(id));
+    }
+
+    #[inline]
+    pub fn refilled(&mut self, id: u64) {
+        self.with(|c| c.refilled(id));
+    }
+
+    #[inline]
+    pub fn send_completed(&mut self, id: u64) {
+        self.with(|c| c.send_completed(id));
+    }
+
+    #[inline]
+    pub fn receiver_waits(&mut self, id: u64, cap: Option<usize>) {
+        self.with(|c| c.receiver_waits(id, cap));
+    }
+
+    #[inline]
+    pub fn receiver_left(&mut self, id: u64) {
+        self.with(|c| c.receiver_left(id));
+    }
+
+    #[inline]
+    pub fn received_buffered(&mut self, msg: u64, cap: Option<usize>) {
+        self.with(|c| c.received_buffered(msg, cap));
+    }
+
+    #[inline]
+    pub fn received_offer(&mut self, msg: u64) {
+        self.with(|c| c.received_offer(msg));
+    }
+
+    #[inline]
+    pub fn received_handed(&mut self, msg: u64, cap: Option<usize>) {
+        self.with(|c| c.received_handed(msg, cap));
+    }
+
+    /// Closing releases into the channel's close clock.
+    #[inline]
+    pub fn close_release(&mut self) {
+        self.with(|c| c.closed.release());
+    }
+
+    /// A receive that sees the channel closed acquires the close clock.
+    #[inline]
+    pub fn close_acquire(&mut self) {
+        self.with(|c| c.closed.acquire());
     }
 }

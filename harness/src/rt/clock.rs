@@ -380,8 +380,9 @@ pub(crate) fn task_started() {
 pub(crate) fn counted_poll<R>(poll: impl FnOnce() -> Poll<R>) -> Poll<R> {
     let counting =
         |e: Option<&Arc<Exec>>| e.is_some_and(|e| e.clock.counting.load(Ordering::Acquire));
-    let task = backend::current_task_id();
+    // The task's id is looked up only when counting (a shuttle thread-local is not cheap).
     if exec::with_current(counting) {
+        let task = backend::current_task_id();
         exec::with_current(|e| {
             if let Some(e) = e {
                 e.clock.poll_started(task);
@@ -391,6 +392,7 @@ pub(crate) fn counted_poll<R>(poll: impl FnOnce() -> Poll<R>) -> Poll<R> {
     let r = poll();
     // Counting may have begun during this poll (it made the first timer): end it too.
     if exec::with_current(counting) {
+        let task = backend::current_task_id();
         exec::with_current(|e| {
             if let Some(e) = e {
                 e.clock.poll_completed(task);

@@ -1,42 +1,73 @@
 //! The events primitives emit for the tracking layer, one function per event kind.
 //!
-//! Each function is a no-op outside a checked execution or with tracking off.
+//! Each function is a no-op outside a checked execution or with tracking off. Inside one, it
+//! emits a `tracing` event (target `harness`) when the execution prints its trace
+//! (`Check::trace`, `LEAKPROOF_TRACE`); otherwise the tracking layer would be the event's
+//! only reader, so the change goes straight to the execution's registry, as the layer would
+//! have made it ([`Update`]), without building, dispatching and parsing an event.
 
 use std::panic::Location;
 
-use super::TARGET;
+use super::registry::OpName;
+use super::{SiteIn, Update, TARGET};
 use crate::rt::exec::Exec;
 
-fn on(exec: Option<&Exec>) -> bool {
-    exec.is_some_and(|e| e.tracking)
+/// The execution, if it tracks.
+fn tracked(exec: Option<&Exec>) -> Option<&Exec> {
+    exec.filter(|e| e.tracking)
 }
 
-/// A task was spawned.
+/// Whether the execution's changes go through `tracing` (someone prints them).
+fn as_events(e: &Exec) -> bool {
+    e.spans
+}
+
+/// A task was spawned; `name` is `None` for the default name (`task-N`).
 pub(crate) fn task_spawned(
     exec: Option<&Exec>,
     task: u64,
-    name: &str,
+    name: Option<&str>,
     parent: u64,
     site: &Location<'_>,
 ) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
+        let name = name.unwrap_or("");
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "task.spawn", task, name, parent,
             file = site.file(), line = site.line(), col = site.column());
+    } else {
+        e.registry.apply(Update::TaskSpawn {
+            task,
+            name,
+            parent: Some(parent),
+            site: SiteIn::Loc(site),
+        });
     }
 }
 
 /// The checked body started (task 0, no parent).
 pub(crate) fn body_started(exec: Option<&Exec>, site: &Location<'_>) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "task.spawn", task = 0u64, name = "main",
             file = site.file(), line = site.line(), col = site.column());
+    } else {
+        e.registry.apply(Update::TaskSpawn {
+            task: 0,
+            name: Some("main"),
+            parent: None,
+            site: SiteIn::Loc(site),
+        });
     }
 }
 
 /// A task ended: `how` is `"ok"`, `"panicked"` or `"aborted"`.
 pub(crate) fn task_ended(exec: Option<&Exec>, task: u64, how: &'static str) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "task.end", task, how);
+    } else {
+        e.registry.apply(Update::TaskEnd { task, how });
     }
 }
 
@@ -48,10 +79,20 @@ pub(crate) fn resource_created(
     cap: i64,
     site: &Location<'_>,
 ) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.new", res, kind, cap,
             senders = 1u64, receivers = 1u64,
             file = site.file(), line = site.line(), col = site.column());
+    } else {
+        e.registry.apply(Update::ResNew {
+            res,
+            kind,
+            cap,
+            senders: 1,
+            receivers: 1,
+            site: SiteIn::Loc(site),
+        });
     }
 }
 
@@ -64,9 +105,18 @@ pub(crate) fn resource_state(
     receivers: usize,
     closed: bool,
 ) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.state", res,
             len = len as u64, senders = senders as u64, receivers = receivers as u64, closed);
+    } else {
+        e.registry.apply(Update::ResState {
+            res,
+            len,
+            senders,
+            receivers,
+            closed,
+        });
     }
 }
 
@@ -79,9 +129,19 @@ pub(crate) fn op_wait(
     len: usize,
     site: &Location<'_>,
 ) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "op.wait", task, res, op,
             len = len as u64, file = site.file(), line = site.line(), col = site.column());
+    } else {
+        e.registry.apply(Update::OpWait {
+            task,
+            res,
+            op: OpName::Static(op),
+            len,
+            site: SiteIn::Loc(site),
+            spans: Vec::new(),
+        });
     }
 }
 
@@ -90,56 +150,95 @@ pub(crate) fn op_done(exec: Option<&Exec>, task: u64) {
     if let Some(e) = exec {
         e.bump();
     }
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "op.done", task);
+    } else {
+        e.registry.apply(Update::OpDone { task });
     }
 }
 
-fn logging(exec: Option<&Exec>) -> bool {
-    exec.is_some_and(|e| e.tracking && e.log)
+/// The execution, if it keeps an execution log.
+fn logged(exec: Option<&Exec>) -> Option<&Exec> {
+    exec.filter(|e| e.tracking && e.log)
 }
 
 /// A send completed: message `msg` is in the channel or taken (execution log only).
 pub(crate) fn msg_sent(exec: Option<&Exec>, task: u64, res: u64, msg: u64) {
-    if logging(exec) {
+    let Some(e) = logged(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "msg.sent", task, res, msg);
+    } else {
+        e.registry.apply(Update::Msg {
+            task,
+            res,
+            msg,
+            sent: true,
+        });
     }
 }
 
 /// A receive took message `msg` (execution log only).
 pub(crate) fn msg_received(exec: Option<&Exec>, task: u64, res: u64, msg: u64) {
-    if logging(exec) {
+    let Some(e) = logged(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "msg.recv", task, res, msg);
+    } else {
+        e.registry.apply(Update::Msg {
+            task,
+            res,
+            msg,
+            sent: false,
+        });
     }
 }
 
 /// A task closed a channel (execution log only).
 pub(crate) fn closed(exec: Option<&Exec>, task: u64, res: u64) {
-    if logging(exec) {
+    let Some(e) = logged(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.close", task, res);
+    } else {
+        e.registry.apply(Update::Closed { task, res });
     }
 }
 
 /// A lock-like resource (mutex, rwlock, semaphore, …) was created; it has no capacity.
 pub(crate) fn lock_created(exec: Option<&Exec>, res: u64, kind: &'static str, site: &Location<'_>) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.new", res, kind, cap = -1i64,
             senders = 0u64, receivers = 0u64,
             file = site.file(), line = site.line(), col = site.column());
+    } else {
+        e.registry.apply(Update::ResNew {
+            res,
+            kind,
+            cap: -1,
+            senders: 0,
+            receivers: 0,
+            site: SiteIn::Loc(site),
+        });
     }
 }
 
 /// `task` now holds `res` (acquired a lock, a read lock, a permit).
 pub(crate) fn held(exec: Option<&Exec>, task: u64, res: u64) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.hold", task, res);
+    } else {
+        e.registry.apply(Update::Hold { task, res });
     }
 }
 
 /// `task` let go of `res`.
 pub(crate) fn released(exec: Option<&Exec>, task: u64, res: u64) {
-    if on(exec) {
+    let Some(e) = tracked(exec) else { return };
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.release", task, res);
+    } else {
+        e.registry.apply(Update::Release { task, res });
     }
 }
 
@@ -151,9 +250,19 @@ pub(crate) fn op_wait_dyn(
     op: &str,
     site: (&str, u32, u32),
 ) {
-    if on(exec) {
-        let (file, line, col) = site;
+    let Some(e) = tracked(exec) else { return };
+    let (file, line, col) = site;
+    if as_events(e) {
         tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "op.wait", task, res, op,
             len = 0u64, file, line, col);
+    } else {
+        e.registry.apply(Update::OpWait {
+            task,
+            res,
+            op: OpName::Owned(op.into()),
+            len: 0,
+            site: SiteIn::Dyn(file, line, col),
+            spans: Vec::new(),
+        });
     }
 }

@@ -6,6 +6,11 @@
 //! each one is blocked on, and the state of every channel. The checkers install one per
 //! run, reset it for every execution, and read it to explain a leak or a deadlock.
 //!
+//! Inside a checked execution whose trace nobody prints, the layer would be the events' only
+//! reader: there the primitives apply the same changes to the execution's registry directly
+//! (`Registry::apply`, what the layer does with an event), and skip building, dispatching and
+//! parsing the event. `Check::trace` and `LEAKPROOF_TRACE` turn the events back on.
+//!
 //! The layer does one thing and composes with any other layer:
 //!
 //! ```
@@ -185,16 +190,6 @@ impl Visit for Fields {
     }
 }
 
-impl Fields {
-    fn site(&self) -> Site {
-        Site {
-            file: self.file.clone(),
-            line: self.line,
-            column: self.col,
-        }
-    }
-}
-
 impl<S> Layer<S> for TrackingLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -205,62 +200,43 @@ where
         }
         let mut f = Fields::default();
         event.record(&mut f);
-        let reg = &self.registry;
-        reg.count_event();
-        if reg.logging() {
-            log(reg, &f);
-        }
-        match f.ev {
+        let site = || SiteIn::Dyn(&f.file, f.line, f.col);
+        let update = match f.ev {
             Ev::TaskSpawn => {
-                let Some(id) = f.task else { return };
-                let site = f.site();
-                reg.tasks.insert(
-                    id,
-                    TaskRecord {
-                        id,
-                        name: f.name,
-                        parent: f.parent,
-                        spawned_at: site,
-                        state: TaskState::Running,
-                    },
-                );
+                let Some(task) = f.task else { return };
+                Update::TaskSpawn {
+                    task,
+                    name: (!f.name.is_empty()).then_some(f.name.as_str()),
+                    parent: f.parent,
+                    site: site(),
+                }
             }
             Ev::TaskEnd => {
-                let Some(id) = f.task else { return };
-                reg.waits.remove(&id);
-                if let Some(mut t) = reg.tasks.get_mut(&id) {
-                    t.state = match f.how.as_str() {
-                        "panicked" => TaskState::Panicked,
-                        "aborted" => TaskState::Aborted,
-                        _ => TaskState::Finished,
-                    };
+                let Some(task) = f.task else { return };
+                Update::TaskEnd {
+                    task,
+                    how: f.how.as_str(),
                 }
             }
             Ev::ResNew => {
-                let Some(id) = f.res else { return };
-                let site = f.site();
-                reg.resources.insert(
-                    id,
-                    ResourceRecord {
-                        id,
-                        kind: f.kind,
-                        capacity: f.cap.filter(|c| *c >= 0).map(|c| c as usize),
-                        len: 0,
-                        senders: f.senders as usize,
-                        receivers: f.receivers as usize,
-                        closed: false,
-                        created_at: site,
-                        holders: Vec::new(),
-                    },
-                );
+                let Some(res) = f.res else { return };
+                Update::ResNew {
+                    res,
+                    kind: &f.kind,
+                    cap: f.cap.unwrap_or(-1),
+                    senders: f.senders as usize,
+                    receivers: f.receivers as usize,
+                    site: site(),
+                }
             }
             Ev::ResState => {
-                let Some(id) = f.res else { return };
-                if let Some(mut r) = reg.resources.get_mut(&id) {
-                    r.len = f.len as usize;
-                    r.senders = f.senders as usize;
-                    r.receivers = f.receivers as usize;
-                    r.closed = f.closed;
+                let Some(res) = f.res else { return };
+                Update::ResState {
+                    res,
+                    len: f.len as usize,
+                    senders: f.senders as usize,
+                    receivers: f.receivers as usize,
+                    closed: f.closed,
                 }
             }
             Ev::OpWait => {
@@ -277,17 +253,244 @@ where
                             .collect()
                     })
                     .unwrap_or_default();
-                let site = f.site();
+                Update::OpWait {
+                    task,
+                    res,
+                    op: registry::OpName::Owned(f.op.as_str().into()),
+                    len: f.len as usize,
+                    site: site(),
+                    spans,
+                }
+            }
+            Ev::ResHold | Ev::ResRelease => {
+                let (Some(task), Some(res)) = (f.task, f.res) else {
+                    return;
+                };
+                if f.ev == Ev::ResHold {
+                    Update::Hold { task, res }
+                } else {
+                    Update::Release { task, res }
+                }
+            }
+            Ev::OpDone => {
+                let Some(task) = f.task else { return };
+                Update::OpDone { task }
+            }
+            Ev::MsgSent | Ev::MsgRecv => {
+                let (Some(task), Some(res)) = (f.task, f.res) else {
+                    return;
+                };
+                let (sent, msg) = (f.ev == Ev::MsgSent, f.msg);
+                Update::Msg {
+                    task,
+                    res,
+                    msg,
+                    sent,
+                }
+            }
+            Ev::ResClose => {
+                let (Some(task), Some(res)) = (f.task, f.res) else {
+                    return;
+                };
+                Update::Closed { task, res }
+            }
+            Ev::Other => {
+                self.registry.count_event();
+                return;
+            }
+        };
+        self.registry.apply(update);
+    }
+}
+
+/// Where an event happened: a `#[track_caller]` location, or the fields of a `tracing` event.
+#[derive(Clone, Copy)]
+pub(crate) enum SiteIn<'a> {
+    Loc(&'a std::panic::Location<'a>),
+    Dyn(&'a str, u32, u32),
+}
+
+impl SiteIn<'_> {
+    fn interned(self) -> registry::SiteRef {
+        match self {
+            SiteIn::Loc(l) => registry::intern_location(l),
+            SiteIn::Dyn(file, line, column) => registry::intern_site(file, line, column),
+        }
+    }
+
+    fn site(self) -> Site {
+        match self {
+            SiteIn::Loc(l) => Site {
+                file: l.file().to_string(),
+                line: l.line(),
+                column: l.column(),
+            },
+            SiteIn::Dyn(file, line, column) => Site {
+                file: file.to_string(),
+                line,
+                column,
+            },
+        }
+    }
+}
+
+/// One change to the registry: what a `harness` event says. The layer builds it from an
+/// event's fields; inside a checked execution that prints no trace, the primitives hand it
+/// to their execution's registry directly, without building an event nobody else reads.
+pub(crate) enum Update<'a> {
+    TaskSpawn {
+        task: u64,
+        /// `None`: the default name, `task-N`.
+        name: Option<&'a str>,
+        parent: Option<u64>,
+        site: SiteIn<'a>,
+    },
+    TaskEnd {
+        task: u64,
+        how: &'a str,
+    },
+    ResNew {
+        res: u64,
+        kind: &'a str,
+        cap: i64,
+        senders: usize,
+        receivers: usize,
+        site: SiteIn<'a>,
+    },
+    ResState {
+        res: u64,
+        len: usize,
+        senders: usize,
+        receivers: usize,
+        closed: bool,
+    },
+    OpWait {
+        task: u64,
+        res: u64,
+        op: registry::OpName,
+        len: usize,
+        site: SiteIn<'a>,
+        spans: Vec<String>,
+    },
+    OpDone {
+        task: u64,
+    },
+    Hold {
+        task: u64,
+        res: u64,
+    },
+    Release {
+        task: u64,
+        res: u64,
+    },
+    /// A message sent or received (execution log only).
+    Msg {
+        task: u64,
+        res: u64,
+        msg: u64,
+        sent: bool,
+    },
+    /// A task closed a channel (execution log only).
+    Closed {
+        task: u64,
+        res: u64,
+    },
+}
+
+impl Registry {
+    /// Applies one change (one `harness` event).
+    pub(crate) fn apply(&self, u: Update<'_>) {
+        let reg = self;
+        reg.count_event();
+        if reg.logging() {
+            log(reg, &u);
+        }
+        match u {
+            Update::TaskSpawn {
+                task,
+                name,
+                parent,
+                site,
+            } => {
+                reg.tasks.insert(
+                    task,
+                    registry::TaskEntry {
+                        id: task,
+                        name: match name {
+                            Some(n) => registry::TaskName::Given(n.into()),
+                            None => registry::TaskName::Default(task),
+                        },
+                        parent,
+                        spawned_at: site.interned(),
+                        state: TaskState::Running,
+                    },
+                );
+            }
+            Update::TaskEnd { task, how } => {
+                reg.waits.remove(&task);
+                if let Some(mut t) = reg.tasks.get_mut(&task) {
+                    t.state = match how {
+                        "panicked" => TaskState::Panicked,
+                        "aborted" => TaskState::Aborted,
+                        _ => TaskState::Finished,
+                    };
+                }
+            }
+            Update::ResNew {
+                res,
+                kind,
+                cap,
+                senders,
+                receivers,
+                site,
+            } => {
+                reg.resources.insert(
+                    res,
+                    ResourceRecord {
+                        id: res,
+                        kind: kind.to_string(),
+                        capacity: (cap >= 0).then_some(cap as usize),
+                        len: 0,
+                        senders,
+                        receivers,
+                        closed: false,
+                        created_at: site.site(),
+                        holders: Vec::new(),
+                    },
+                );
+            }
+            Update::ResState {
+                res,
+                len,
+                senders,
+                receivers,
+                closed,
+            } => {
                 if let Some(mut r) = reg.resources.get_mut(&res) {
-                    r.len = f.len as usize;
+                    r.len = len;
+                    r.senders = senders;
+                    r.receivers = receivers;
+                    r.closed = closed;
+                }
+            }
+            Update::OpWait {
+                task,
+                res,
+                op,
+                len,
+                site,
+                spans,
+            } => {
+                if let Some(mut r) = reg.resources.get_mut(&res) {
+                    r.len = len;
                 }
                 reg.waits.insert(
                     task,
-                    WaitRecord {
+                    registry::WaitEntry {
                         task,
                         resource: res,
-                        op: f.op,
-                        site,
+                        op,
+                        site: site.interned(),
                         spans,
                     },
                 );
@@ -295,19 +498,13 @@ where
                     t.state = TaskState::Blocked;
                 }
             }
-            Ev::ResHold => {
-                let (Some(task), Some(res)) = (f.task, f.res) else {
-                    return;
-                };
+            Update::Hold { task, res } => {
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     r.holders.push(task);
                     reg.holds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
-            Ev::ResRelease => {
-                let (Some(task), Some(res)) = (f.task, f.res) else {
-                    return;
-                };
+            Update::Release { task, res } => {
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     if let Some(i) = r.holders.iter().position(|h| *h == task) {
                         r.holders.remove(i);
@@ -315,8 +512,7 @@ where
                     }
                 }
             }
-            Ev::OpDone => {
-                let Some(task) = f.task else { return };
+            Update::OpDone { task } => {
                 reg.waits.remove(&task);
                 if let Some(mut t) = reg.tasks.get_mut(&task) {
                     if t.state == TaskState::Blocked {
@@ -324,33 +520,48 @@ where
                     }
                 }
             }
-            _ => {}
+            Update::Msg { .. } | Update::Closed { .. } => {}
         }
     }
 }
 
-/// Appends an event to the execution log.
-fn log(reg: &Registry, f: &Fields) {
-    let Some(task) = f.task else { return };
-    let event = match f.ev {
-        Ev::TaskSpawn => LogEvent::Spawned { parent: f.parent },
-        Ev::TaskEnd => LogEvent::Ended { how: f.how.clone() },
-        Ev::OpWait => LogEvent::Waiting {
-            res: f.res.unwrap_or_default(),
-            op: f.op.clone(),
-            site: f.site(),
-        },
-        Ev::MsgSent => LogEvent::Sent {
-            res: f.res.unwrap_or_default(),
-            msg: f.msg,
-        },
-        Ev::MsgRecv => LogEvent::Received {
-            res: f.res.unwrap_or_default(),
-            msg: f.msg,
-        },
-        Ev::ResClose => LogEvent::Closed {
-            res: f.res.unwrap_or_default(),
-        },
+/// Appends an update to the execution log.
+fn log(reg: &Registry, u: &Update<'_>) {
+    let (task, event) = match *u {
+        Update::TaskSpawn { task, parent, .. } => (task, LogEvent::Spawned { parent }),
+        Update::TaskEnd { task, how } => (
+            task,
+            LogEvent::Ended {
+                how: how.to_string(),
+            },
+        ),
+        Update::OpWait {
+            task,
+            res,
+            ref op,
+            site,
+            ..
+        } => (
+            task,
+            LogEvent::Waiting {
+                res,
+                op: op.as_str().to_string(),
+                site: site.site(),
+            },
+        ),
+        Update::Msg {
+            task,
+            res,
+            msg,
+            sent: true,
+        } => (task, LogEvent::Sent { res, msg }),
+        Update::Msg {
+            task,
+            res,
+            msg,
+            sent: false,
+        } => (task, LogEvent::Received { res, msg }),
+        Update::Closed { task, res } => (task, LogEvent::Closed { res }),
         _ => return,
     };
     reg.push_log(task, event);

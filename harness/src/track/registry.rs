@@ -102,7 +102,7 @@ impl WaitRecord {
     /// Whether the task waits for a timer (`sleep`, `tick`): time will wake it, so it is not
     /// stuck.
     pub fn is_timer(&self) -> bool {
-        matches!(self.op.as_str(), "sleep" | "tick") || self.op.ends_with(super::WITH_TIMER)
+        op_is_timer(&self.op)
     }
 }
 
@@ -169,12 +169,183 @@ pub struct LogEntry {
     pub event: LogEvent,
 }
 
+/// A call site, interned: each distinct site is allocated once for the life of the process
+/// (sites come from the program's source, so there are few), and a record refers to it.
+pub(crate) type SiteRef = &'static Site;
+
+/// The interned site `file:line:column`.
+pub(crate) fn intern_site(file: &str, line: u32, column: u32) -> SiteRef {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Sites = Mutex<HashMap<Box<str>, HashMap<(u32, u32), SiteRef>>>;
+    static SITES: OnceLock<Sites> = OnceLock::new();
+    let mut sites = SITES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(site) = sites.get(file).and_then(|m| m.get(&(line, column))) {
+        return site;
+    }
+    sites
+        .entry(file.into())
+        .or_default()
+        .entry((line, column))
+        .or_insert_with(|| {
+            Box::leak(Box::new(Site {
+                file: file.to_string(),
+                line,
+                column,
+            }))
+        })
+}
+
+/// The interned site of a `#[track_caller]` location, through a per-thread cache keyed by
+/// the location's address (locations are static: there are as many as call sites).
+pub(crate) fn intern_location(loc: &std::panic::Location<'_>) -> SiteRef {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<usize, SiteRef>> = RefCell::new(HashMap::new());
+    }
+    let key = loc as *const std::panic::Location<'_> as usize;
+    CACHE
+        .try_with(|c| {
+            if let Some(site) = c.borrow().get(&key) {
+                return *site;
+            }
+            let site = intern_site(loc.file(), loc.line(), loc.column());
+            c.borrow_mut().insert(key, site);
+            site
+        })
+        .unwrap_or_else(|_| intern_site(loc.file(), loc.line(), loc.column()))
+}
+
+/// A task's name as the registry keeps it: the default `task-N` costs nothing.
+#[derive(Clone, Debug)]
+pub(crate) enum TaskName {
+    /// `task-N`.
+    Default(u64),
+    /// A name given to `spawn_named` (or `main`).
+    Given(std::sync::Arc<str>),
+}
+
+impl fmt::Display for TaskName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskName::Default(id) => write!(f, "task-{id}"),
+            TaskName::Given(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A task as the registry keeps it (a [`TaskRecord`] in snapshots).
+#[derive(Clone, Debug)]
+pub(crate) struct TaskEntry {
+    pub id: u64,
+    pub name: TaskName,
+    pub parent: Option<u64>,
+    pub spawned_at: SiteRef,
+    pub state: TaskState,
+}
+
+impl TaskEntry {
+    /// The record a snapshot shows.
+    pub(crate) fn record(&self) -> TaskRecord {
+        TaskRecord {
+            id: self.id,
+            name: self.name.to_string(),
+            parent: self.parent,
+            spawned_at: self.spawned_at.clone(),
+            state: self.state,
+        }
+    }
+}
+
+/// An operation's name as the registry keeps it: most are static.
+#[derive(Clone, Debug)]
+pub(crate) enum OpName {
+    Static(&'static str),
+    /// Named at run time (a `select!` naming its arms).
+    Owned(Box<str>),
+}
+
+impl OpName {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            OpName::Static(s) => s,
+            OpName::Owned(s) => s,
+        }
+    }
+}
+
+/// A pending operation as the registry keeps it (a [`WaitRecord`] in snapshots).
+#[derive(Clone, Debug)]
+pub(crate) struct WaitEntry {
+    pub task: u64,
+    pub resource: u64,
+    pub op: OpName,
+    pub site: SiteRef,
+    pub spans: Vec<String>,
+}
+
+impl WaitEntry {
+    /// The record a snapshot shows.
+    pub(crate) fn record(&self) -> WaitRecord {
+        WaitRecord {
+            task: self.task,
+            resource: self.resource,
+            op: self.op.as_str().to_string(),
+            site: self.site.clone(),
+            spans: self.spans.clone(),
+        }
+    }
+
+    /// Whether the task waits for a timer (see [`WaitRecord::is_timer`]).
+    pub(crate) fn is_timer(&self) -> bool {
+        op_is_timer(self.op.as_str())
+    }
+
+    /// Whether the task joins another.
+    pub(crate) fn is_join(&self) -> bool {
+        self.op.as_str() == "join"
+    }
+}
+
+fn op_is_timer(op: &str) -> bool {
+    matches!(op, "sleep" | "tick") || op.ends_with(super::WITH_TIMER)
+}
+
+/// Hashes the registry's keys, which are ids counted up from 0 (not attacker-chosen): a
+/// multiply and a fold instead of SipHash, which showed in every tracked operation's profile.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        let h = (self.0 ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// The registry's hasher (see [`IdHasher`]).
+pub(crate) type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
 /// The registry of one execution, fed by [`TrackingLayer`](super::TrackingLayer).
 #[derive(Debug, Default)]
 pub struct Registry {
-    pub(crate) tasks: DashMap<u64, TaskRecord>,
-    pub(crate) resources: DashMap<u64, ResourceRecord>,
-    pub(crate) waits: DashMap<u64, WaitRecord>,
+    pub(crate) tasks: DashMap<u64, TaskEntry, IdHash>,
+    pub(crate) resources: DashMap<u64, ResourceRecord, IdHash>,
+    pub(crate) waits: DashMap<u64, WaitEntry, IdHash>,
     events: AtomicU64,
     /// How many holds (locks, permits) are held now: wait-for cycles need at least two.
     pub(crate) holds: AtomicU64,
@@ -232,7 +403,7 @@ impl Registry {
     /// Whether some tasks might wait on each other in a cycle (some locks are held, or some
     /// task joins another); cheap, to skip the cycle search when none can exist.
     pub fn may_have_cycle(&self) -> bool {
-        self.holds.load(Ordering::Relaxed) > 0 || self.waits.iter().any(|w| w.op == "join")
+        self.holds.load(Ordering::Relaxed) > 0 || self.waits.iter().any(|w| w.is_join())
     }
 
     /// Whether every live task waits on a harness operation other than a timer, and how many
@@ -251,12 +422,12 @@ impl Registry {
 
     /// A consistent-enough copy of the registry, sorted by id.
     pub fn snapshot(&self) -> Snapshot {
-        let mut tasks: Vec<TaskRecord> = self.tasks.iter().map(|t| t.value().clone()).collect();
+        let mut tasks: Vec<TaskRecord> = self.tasks.iter().map(|t| t.value().record()).collect();
         tasks.sort_by_key(|t| t.id);
         let mut resources: Vec<ResourceRecord> =
             self.resources.iter().map(|r| r.value().clone()).collect();
         resources.sort_by_key(|r| r.id);
-        let mut waits: Vec<WaitRecord> = self.waits.iter().map(|w| w.value().clone()).collect();
+        let mut waits: Vec<WaitRecord> = self.waits.iter().map(|w| w.value().record()).collect();
         waits.sort_by_key(|w| w.task);
         Snapshot {
             tasks,

@@ -7,6 +7,9 @@
 //! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race]
 //! ```
 //!
+//! `bench count WORKLOAD N` runs one workload once for callgrind instead (see `bench/count.rs`
+//! and `scripts/perf-guard.sh`).
+//!
 //! With no section named, every section runs. `--quick` shrinks every size for a smoke run
 //! (its figures are not meant to be compared with the targets). Progress goes to stderr.
 //! Nothing here asserts on time: a missed target is a row marked **NO**, never a failure.
@@ -15,6 +18,8 @@
 mod alloc;
 #[path = "bench/channel.rs"]
 mod channel;
+#[path = "bench/count.rs"]
+mod count;
 #[path = "bench/explore.rs"]
 mod explore;
 #[path = "bench/find.rs"]
@@ -45,12 +50,16 @@ pub struct Opts {
 }
 
 const USAGE: &str = "usage: bench [--quick] [--reps N] [SECTION...]
+       bench count WORKLOAD N   (one workload, for callgrind: see scripts/perf-guard.sh)
 sections: channel, explore, find, scale, race (default: all)
   --quick    shrink every size for a smoke run
   --reps N   repetitions per measurement, median reported (default 5, 3 with --quick)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "count") {
+        return count::main(&args[1..]);
+    }
     let mut quick = false;
     let mut reps = None;
     let mut sections: Vec<&'static str> = Vec::new();

@@ -14,7 +14,7 @@ use crate::Opts;
 
 /// The producer/consumer program on leakproof's primitives: `producers` tasks send `msgs`
 /// values each into one channel (`cap` None: unbounded); the body receives all of them.
-async fn lp_program(producers: u64, msgs: u64, cap: Option<usize>) {
+pub async fn lp_program(producers: u64, msgs: u64, cap: Option<usize>) {
     let (tx, rx) = match cap {
         Some(c) => chan::bounded(c),
         None => chan::unbounded(),
@@ -36,7 +36,7 @@ async fn lp_program(producers: u64, msgs: u64, cap: Option<usize>) {
 }
 
 /// The same program on `shuttle::sync::mpsc::sync_channel` and `shuttle::thread`.
-fn shuttle_program(producers: u64, msgs: u64, cap: usize) {
+pub fn shuttle_program(producers: u64, msgs: u64, cap: usize) {
     let (tx, rx) = shuttle::sync::mpsc::sync_channel(cap);
     let mut handles = Vec::new();
     for p in 0..producers {
@@ -271,6 +271,14 @@ fn loom_direct(producers: u64, msgs: u64, chan: LoomChan, reps: usize) -> (u64, 
         executions = count.load(Ordering::Relaxed) as u64;
     }
     (executions, secs)
+}
+
+/// Executions to exhaust `producers` × `msgs` over an unbounded channel at preemption bound
+/// 2: leakproof's, and the same program's on `loom::sync::mpsc` directly.
+pub fn loom_counts(producers: u64, msgs: u64) -> (u64, u64) {
+    let lp = loom_lp(producers, msgs, None, 1).0;
+    let direct = loom_direct(producers, msgs, LoomChan::Mpsc, 1).0;
+    (lp, direct)
 }
 
 fn loom_rows(t: &mut Table, opts: &Opts) {
