@@ -450,8 +450,18 @@ impl RaceClocks {
     }
 
     #[inline]
-    pub fn received_handed(&mut self, msg: u64, cap: Option<usize>) {
-        self.with(|c| c.received_handed(msg, cap));
+    pub fn received_handed(&mut self, msg: u64) {
+        self.with(|c| c.received_handed(msg));
+    }
+
+    #[inline]
+    pub fn handed_buffered(&mut self, waiter: u64, cap: Option<usize>) {
+        self.with(|c| c.handed_buffered(waiter, cap));
+    }
+
+    #[inline]
+    pub fn returned(&mut self, waiter: u64, cap: Option<usize>) {
+        self.with(|c| c.returned(waiter, cap));
     }
 
     /// Closing releases into the channel's close clock.
