@@ -36,4 +36,5 @@ pub mod select;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod tokio;
 pub mod track;
