@@ -218,7 +218,7 @@ pub mod __private {
             Some(make) => make(name),
             None => Check::new(name),
         };
-        if let Err(failure) = check.run(move || body()) {
+        if let Err(failure) = check.run(body) {
             panic!("{failure}");
         }
     }
