@@ -143,7 +143,7 @@ async fn try_join_next() {
         });
     }
     // Wait until every task has ended, then take them all without waiting.
-    while set.len() > 0 {
+    while !set.is_empty() {
         match set.try_join_next() {
             Some(r) => r.unwrap(),
             None => tokio::task::yield_now().await,

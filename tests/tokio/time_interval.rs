@@ -164,7 +164,7 @@ async fn interval_streamer(wake_on_pending: bool) -> Vec<u32> {
                     std::task::Poll::Pending => std::task::Poll::Pending,
                     std::task::Poll::Ready(_) => {
                         counter += 1;
-                        if counter % 4 == 0 {
+                        if counter.is_multiple_of(4) {
                             std::task::Poll::Ready(Some(counter))
                         } else {
                             if wake_on_pending {

@@ -128,7 +128,7 @@ macro_rules! __tokio_select_parse {
         $crate::tokio::__private::poll_fn(|__cx| {
             let mut __pending = false;
             for __k in 0..__N {
-                let __branch = (__start + __k) % __N;
+                let __branch = $crate::tokio::__private::rot(__start + __k, __N);
                 if __disabled & (1u64 << __branch) != 0 {
                     continue;
                 }
@@ -263,10 +263,10 @@ macro_rules! __tokio_join_impl {
             let mut __all = true;
             let __start = __skip;
             if !$b {
-                __skip = (__skip + 1) % __N;
+                __skip = $crate::tokio::__private::rot(__skip + 1, __N);
             }
             for __k in 0..__N {
-                let __j = (__start + __k) % __N;
+                let __j = $crate::tokio::__private::rot(__start + __k, __N);
                 $(
                     if __j == $i {
                         // SAFETY: the local is never moved and is dropped in place.
