@@ -171,12 +171,16 @@ impl<T> JoinHandle<T> {
     }
 }
 
-impl<T> Future for JoinHandle<T> {
-    type Output = Result<T, JoinError>;
-
+impl<T> JoinHandle<T> {
+    /// Polls for the task's output. With `report`, a pending poll is reported as a `join`
+    /// wait (once); without, the caller reports its own wait (a `JoinSet` waiting on many).
     #[track_caller]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
+    pub(crate) fn poll_join(
+        &mut self,
+        cx: &mut Context<'_>,
+        report: bool,
+    ) -> Poll<Result<T, JoinError>> {
+        let this = self;
         let mut out = this.core.outcome.lock();
         if out.done {
             let result = out.result.take().unwrap_or(Err(JoinError {
@@ -193,7 +197,7 @@ impl<T> Future for JoinHandle<T> {
         out.joiners.retain(|w| !w.will_wake(cx.waker()));
         out.joiners.push(cx.waker().clone());
         drop(out);
-        if !this.waiting {
+        if report && !this.waiting {
             this.waiting = true;
             let me = backend::current_task_id();
             track::op_wait(
@@ -206,6 +210,48 @@ impl<T> Future for JoinHandle<T> {
             );
         }
         Poll::Pending
+    }
+
+    /// A handle that can abort the task and ask whether it finished, without its output.
+    pub(crate) fn aborter(&self) -> Arc<dyn Abort>
+    where
+        T: Send + 'static,
+    {
+        self.core.clone()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    #[track_caller]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_join(cx, true)
+    }
+}
+
+/// A task seen without its output type: what an abort handle needs.
+pub(crate) trait Abort: Send + Sync {
+    /// See [`JoinHandle::abort`].
+    fn abort(&self);
+    /// See [`JoinHandle::is_finished`].
+    fn is_finished(&self) -> bool;
+    /// The task's harness id.
+    fn id(&self) -> u64;
+}
+
+impl<T: Send> Abort for Core<T> {
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        if let Some(w) = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            w.wake();
+        }
+    }
+    fn is_finished(&self) -> bool {
+        self.outcome.lock().done
+    }
+    fn id(&self) -> u64 {
+        self.id
     }
 }
 

@@ -1,5 +1,232 @@
-//! tokio's API on leakproof's primitives: with `use harness::tokio;` at its top, a file
-//! written for tokio runs under loom, shuttle, PCT and the tokio checker, its tasks and
-//! waits tracked and reported in tokio's words.
+//! tokio's API on leakproof's primitives, at tokio's own paths, so that a file written for
+//! tokio compiles unchanged with `use harness::tokio;` at its top and runs under loom,
+//! shuttle, PCT and the tokio checker like any pattern.
+//!
+//! What is here: [`spawn`], [`task`] (`spawn`, `yield_now`, `JoinHandle`, `JoinError`,
+//! `AbortHandle`, `JoinSet`, `Builder`), [`sync::mpsc`], [`sync::oneshot`], the locks and
+//! signals of [`sync`] (`Mutex`, `RwLock`, `Semaphore`, `Notify`, `Barrier`, [`sync::watch`],
+//! [`sync::broadcast`]), [`time`]
+//! (`sleep`, `sleep_until`, `timeout`, `timeout_at`, `interval`, `MissedTickBehavior`,
+//! `Instant`, `Duration`, `error::Elapsed`, `pause`, `resume`, `advance`), the macros
+//! [`select!`](crate::tokio::select), [`join!`](crate::tokio::join),
+//! [`try_join!`](crate::tokio::try_join), [`pin!`](crate::tokio::pin), and the test
+//! attribute [`test`]. Anything of tokio's not listed in these modules is not mirrored yet
+//! and fails to compile (there is no run-time `todo!`): `spawn_blocking`, `task::LocalSet`,
+//! `runtime`, `io`, `net`, `fs`, `signal`, `process`, `main`.
+//!
+//! Each type is a thin adapter: tasks are harness tasks, waits go to the same tracking
+//! registry and reports, time is the harness clock (virtual in models). Semantics are
+//! tokio's where they differ from Go's: `mpsc::channel(0)` panics, a send to a closed or
+//! dropped receiver returns the value in `SendError` (a result, not a finding), `recv`
+//! returns `None` once every sender is gone and the buffer is drained, and a send that
+//! loses a `select!` has sent nothing.
+//!
+//! # Swapping it in for a whole crate
+//!
+//! One shim module, as loom documents for its types:
+//!
+//! ```ignore
+//! // src/rt.rs
+//! #[cfg(leakproof)]
+//! pub use harness::tokio;
+//! #[cfg(not(leakproof))]
+//! pub use ::tokio;
+//! ```
+//!
+//! and `use crate::rt::tokio;` wherever the crate said `use tokio;` (build the checks with
+//! `RUSTFLAGS="--cfg leakproof"`). A test module needs only `use harness::tokio;`:
+//! `#[tokio::test]` then resolves to [`test`], which runs the body under every checker.
+//!
+//! ```
+//! use harness::tokio::{self, sync::mpsc};
+//!
+//! harness::check::Check::new("doc-tokio").shuttle(20).tokio(1).run(|| async {
+//!     let (tx, mut rx) = mpsc::channel(4);
+//!     let worker = tokio::task::Builder::new()
+//!         .name("worker")
+//!         .spawn(async move {
+//!             while let Some(n) = rx.recv().await {
+//!                 let _: u32 = n;
+//!             }
+//!         })
+//!         .unwrap();
+//!     tx.send(1).await.unwrap();
+//!     drop(tx); // the worker's recv returns None: it ends
+//!     worker.await.unwrap();
+//! }).unwrap();
+//! ```
 
+mod macros;
 pub mod sync;
+pub mod task;
+pub mod time;
+
+pub use task::spawn;
+
+/// Marks an `async fn` as a test that runs under every checker, as `#[tokio::test]` does
+/// on tokio's runtime.
+///
+/// With `use harness::tokio;` in scope an unmodified `#[tokio::test] async fn` resolves
+/// here. The body becomes a [`Check`](crate::check::Check) named after the function and
+/// runs under loom, shuttle, PCT and tokio (the defaults of
+/// [`Defaults`](crate::check::Defaults), which environment variables change), the body
+/// made afresh for every execution; a failure panics with the report. tokio's arguments
+/// (`flavor`, `worker_threads`, `start_paused`, `crate`, `unhandled_panic`) are accepted
+/// and do not change the checking. `check = path::to::fn` picks the checkers instead: a
+/// `fn(&str) -> Check` given the test's name. A test may return `()` or a `Result` whose
+/// `Err` fails it.
+///
+/// ```
+/// use harness::tokio;
+///
+/// #[tokio::test(check = light)]
+/// async fn sends_and_receives() {
+///     let (tx, rx) = tokio::sync::oneshot::channel();
+///     tokio::spawn(async move { tx.send(1).unwrap() });
+///     assert_eq!(rx.await.unwrap(), 1);
+/// }
+///
+/// fn light(name: &str) -> harness::check::Check {
+///     harness::check::Check::new(name).shuttle(10).tokio(1)
+/// }
+/// # fn main() {}
+/// ```
+pub use harness_macros::test;
+
+pub use crate::__tokio_join as join;
+pub use crate::__tokio_pin as pin;
+pub use crate::__tokio_select as select;
+pub use crate::__tokio_try_join as try_join;
+
+#[doc(hidden)]
+pub mod __private {
+    //! What the macros expand to. Not public API.
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use crate::check::Check;
+
+    pub use harness_macros::clean_pattern;
+    pub use std::future::poll_fn;
+
+    /// `x` modulo `n` (a function, so that lints do not see a constant `n` of 1).
+    pub fn rot(x: u32, n: u32) -> u32 {
+        x % n
+    }
+
+    /// A branch index below `n`, from the checker's random source.
+    pub fn random_below(n: u32) -> u32 {
+        if n <= 1 {
+            return 0;
+        }
+        (crate::rt::backend::random_u64() % u64::from(n)) as u32
+    }
+
+    /// A future of `join!` and its output once it has one.
+    pub enum MaybeDone<F: Future> {
+        /// Still running.
+        Future(F),
+        /// Finished, output not taken yet.
+        Done(F::Output),
+        /// Output taken.
+        Gone,
+    }
+
+    impl<F: Future> MaybeDone<F> {
+        /// Wraps a future.
+        pub fn new(future: F) -> Self {
+            MaybeDone::Future(future)
+        }
+
+        /// Polls the future if it is still running; whether it has finished.
+        pub fn poll_done(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+            // SAFETY: the future is never moved out; it is replaced (dropped in place) once
+            // it has finished.
+            let this = unsafe { self.get_unchecked_mut() };
+            if let MaybeDone::Future(f) = this {
+                match unsafe { Pin::new_unchecked(f) }.poll(cx) {
+                    Poll::Ready(v) => *this = MaybeDone::Done(v),
+                    Poll::Pending => return false,
+                }
+            }
+            true
+        }
+
+        /// The output; panics if there is none.
+        pub fn take_output(self: Pin<&mut Self>) -> F::Output {
+            // SAFETY: only a finished future's output moves out.
+            let this = unsafe { self.get_unchecked_mut() };
+            match std::mem::replace(this, MaybeDone::Gone) {
+                MaybeDone::Done(v) => v,
+                _ => panic!("join!: output taken twice or before the future finished"),
+            }
+        }
+    }
+
+    impl<T, E, F: Future<Output = Result<T, E>>> MaybeDone<F> {
+        /// The error, if the future finished with one (taken out).
+        pub fn take_err(self: Pin<&mut Self>) -> Option<E> {
+            // SAFETY: only a finished future's output moves out.
+            let this = unsafe { self.get_unchecked_mut() };
+            if matches!(this, MaybeDone::Done(Err(_))) {
+                if let MaybeDone::Done(Err(e)) = std::mem::replace(this, MaybeDone::Gone) {
+                    return Some(e);
+                }
+            }
+            None
+        }
+    }
+
+    /// The `Ok` value of a `try_join!` output known to be `Ok`.
+    pub fn ok_value<T, E>(r: Result<T, E>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(_) => unreachable!("try_join!: errors return early"),
+        }
+    }
+
+    /// What a test body may return: `()` or a `Result` whose `Err` fails the test.
+    pub trait TestReturn {
+        /// Panics on a failure.
+        fn finish(self);
+    }
+
+    impl TestReturn for () {
+        fn finish(self) {}
+    }
+
+    impl<E: std::fmt::Debug> TestReturn for Result<(), E> {
+        fn finish(self) {
+            if let Err(e) = self {
+                panic!("the test returned an error: {e:?}");
+            }
+        }
+    }
+
+    /// Runs a `#[tokio::test]` body under the checkers `check` picks (every checker with
+    /// the defaults when `None`); panics with the report on a failure.
+    #[track_caller]
+    pub fn run_test<F, Fut>(name: &str, check: Option<fn(&str) -> Check>, body: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        // Boxed here so that the checkers are compiled once for every test, not per test.
+        let body: BoxedBody = Box::new(move || Box::pin(body()));
+        run_boxed(name, check, body);
+    }
+
+    type BoxedBody = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+
+    #[track_caller]
+    fn run_boxed(name: &str, check: Option<fn(&str) -> Check>, body: BoxedBody) {
+        let check = match check {
+            Some(make) => make(name),
+            None => Check::new(name),
+        };
+        if let Err(failure) = check.run(body) {
+            panic!("{failure}");
+        }
+    }
+}

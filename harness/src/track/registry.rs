@@ -600,6 +600,8 @@ impl Snapshot {
         let what = match self.wait_of(task.id) {
             Some(w) => match self.resource(w.resource) {
                 Some(r) if r.kind == "channel" => format!("chan {}", w.op),
+                Some(r) if r.kind == "mpsc channel" => format!("mpsc {}", w.op),
+                Some(r) if r.kind == "oneshot channel" => format!("oneshot {}", w.op),
                 _ => w.op.clone(),
             },
             None => format!("{:?}", task.state).to_lowercase(),
@@ -643,6 +645,9 @@ impl Snapshot {
         r: &ResourceRecord,
         wait: Option<&WaitRecord>,
     ) -> fmt::Result {
+        if r.kind == "mpsc channel" || r.kind == "oneshot channel" {
+            return self.write_tokio_channel(f, r, wait);
+        }
         if r.kind != "channel" {
             return self.write_lock(f, r, wait);
         }
@@ -698,6 +703,87 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// A `harness::tokio` channel (mpsc or oneshot), in tokio's words.
+    fn write_tokio_channel(
+        &self,
+        f: &mut impl fmt::Write,
+        r: &ResourceRecord,
+        wait: Option<&WaitRecord>,
+    ) -> fmt::Result {
+        let op = wait.map(|w| w.op.as_str()).unwrap_or("");
+        let waiting_on = |what: &str| {
+            self.waits
+                .iter()
+                .any(|o| o.resource == r.id && o.op == what && Some(o.task) != wait.map(|w| w.task))
+        };
+        if r.kind == "oneshot channel" {
+            writeln!(
+                f,
+                "    on oneshot channel #{} created at {}",
+                r.id, r.created_at
+            )?;
+            return match (op, r.senders, r.receivers) {
+                ("recv", 0, _) => writeln!(f, "    the sender is gone"),
+                ("recv", _, _) => writeln!(
+                    f,
+                    "    the sender is alive but nothing sends on it or drops it"
+                ),
+                ("closed", _, 0) => writeln!(f, "    the receiver is gone"),
+                ("closed", _, _) => writeln!(
+                    f,
+                    "    the receiver is alive and never closes the channel or goes away"
+                ),
+                _ => Ok(()),
+            };
+        }
+        let cap = match r.capacity {
+            Some(c) => format!("capacity {c}"),
+            None => "unbounded".to_string(),
+        };
+        writeln!(
+            f,
+            "    on mpsc channel #{} ({cap}, {} queued) created at {}",
+            r.id, r.len, r.created_at
+        )?;
+        let senders = match r.senders {
+            0 => "no sender alive".to_string(),
+            1 => "1 sender alive".to_string(),
+            n => format!("{n} senders alive"),
+        };
+        let receiver = if r.receivers > 0 {
+            "the receiver alive"
+        } else {
+            "the receiver gone"
+        };
+        write!(f, "    {senders}, {receiver}")?;
+        match op {
+            "recv" if r.senders > 0 && !waiting_on("send") => writeln!(
+                f,
+                "; no task is sending on it, and the live senders are never dropped"
+            )?,
+            "send" if r.receivers > 0 && !waiting_on("recv") => {
+                writeln!(f, "; the buffer is full and no task is receiving from it")?
+            }
+            "closed" if r.receivers > 0 => {
+                writeln!(f, "; the receiver never closes the channel or goes away")?
+            }
+            _ => writeln!(f)?,
+        }
+        let others: Vec<String> = self
+            .waits
+            .iter()
+            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
+            .map(|o| {
+                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
+                format!("task {} \"{}\" ({})", o.task, name, o.op)
+            })
+            .collect();
+        if !others.is_empty() {
+            writeln!(f, "    also waiting on it: {}", others.join(", "))?;
+        }
+        Ok(())
+    }
+
     fn write_lock(
         &self,
         f: &mut impl fmt::Write,

@@ -1,13 +1,15 @@
-//! `tokio::sync` on leakproof's machinery: tokio's semantics (fair locks, closable
-//! semaphores, `Notify` permits, `watch` versions, `broadcast` lag), each state change a
-//! scheduling point under loom and shuttle, each wait reported with the primitive's
-//! creation site.
+//! `tokio::sync` on leakproof's machinery: tokio's channels and synchronisation primitives at
+//! tokio's paths, with tokio's semantics (fair locks, closable semaphores, `Notify` permits,
+//! `watch` versions, `broadcast` lag), each state change a scheduling point under loom and
+//! shuttle, each wait reported with the primitive's creation site.
 
 mod barrier;
 mod batch_semaphore;
 pub mod broadcast;
+pub mod mpsc;
 mod mutex;
 mod notify;
+pub mod oneshot;
 mod rwlock;
 mod semaphore;
 pub(crate) mod wait_set;
