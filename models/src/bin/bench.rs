@@ -4,7 +4,7 @@
 //! `scripts/bench-results.md`.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race]
+//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race] [leakcheck]
 //! ```
 //!
 //! With no section named, every section runs. `--quick` shrinks every size for a smoke run
@@ -19,6 +19,8 @@ mod channel;
 mod explore;
 #[path = "bench/find.rs"]
 mod find;
+#[path = "bench/leakcheck.rs"]
+mod leakcheck;
 #[path = "bench/race.rs"]
 mod race;
 #[path = "bench/scale.rs"]
@@ -34,7 +36,7 @@ use std::time::Instant;
 static ALLOC: alloc::Counting = alloc::Counting;
 
 /// The sections, in the order they run.
-const SECTIONS: [&str; 5] = ["channel", "explore", "find", "scale", "race"];
+const SECTIONS: [&str; 6] = ["channel", "explore", "find", "scale", "race", "leakcheck"];
 
 /// Options shared by every section.
 pub struct Opts {
@@ -45,7 +47,7 @@ pub struct Opts {
 }
 
 const USAGE: &str = "usage: bench [--quick] [--reps N] [SECTION...]
-sections: channel, explore, find, scale, race (default: all)
+sections: channel, explore, find, scale, race, leakcheck (default: all)
   --quick    shrink every size for a smoke run
   --reps N   repetitions per measurement, median reported (default 5, 3 with --quick)";
 
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
             "find" => find::run(&opts),
             "scale" => scale::run(&opts),
             "race" => race::run(&opts),
+            "leakcheck" => leakcheck::run(&opts),
             _ => unreachable!("sections are checked above"),
         };
         eprintln!("{s}: done in {}", table::dur(t0.elapsed()));
