@@ -4,7 +4,7 @@
 //! `scripts/bench-results.md`.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race]
+//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race] [leakcheck]
 //! ```
 //!
 //! `bench count WORKLOAD N` runs one workload once for callgrind instead (see `bench/count.rs`
@@ -24,6 +24,8 @@ mod count;
 mod explore;
 #[path = "bench/find.rs"]
 mod find;
+#[path = "bench/leakcheck.rs"]
+mod leakcheck;
 #[path = "bench/race.rs"]
 mod race;
 #[path = "bench/scale.rs"]
@@ -39,7 +41,7 @@ use std::time::Instant;
 static ALLOC: alloc::Counting = alloc::Counting;
 
 /// The sections, in the order they run.
-const SECTIONS: [&str; 5] = ["channel", "explore", "find", "scale", "race"];
+const SECTIONS: [&str; 6] = ["channel", "explore", "find", "scale", "race", "leakcheck"];
 
 /// Options shared by every section.
 pub struct Opts {
@@ -51,7 +53,7 @@ pub struct Opts {
 
 const USAGE: &str = "usage: bench [--quick] [--reps N] [SECTION...]
        bench count WORKLOAD N   (one workload, for callgrind: see scripts/perf-guard.sh)
-sections: channel, explore, find, scale, race (default: all)
+sections: channel, explore, find, scale, race, leakcheck (default: all)
   --quick    shrink every size for a smoke run
   --reps N   repetitions per measurement, median reported (default 5, 3 with --quick)";
 
@@ -115,6 +117,7 @@ fn main() -> ExitCode {
             "find" => find::run(&opts),
             "scale" => scale::run(&opts),
             "race" => race::run(&opts),
+            "leakcheck" => leakcheck::run(&opts),
             _ => unreachable!("sections are checked above"),
         };
         eprintln!("{s}: done in {}", table::dur(t0.elapsed()));
