@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regression guard for leakproof's hot paths, meant for CI on shared, noisy machines: it never
-# looks at a clock. Each workload of `bench count` (models/src/bin/bench/count.rs) runs twice
+# looks at a clock. Each workload of `bench count` (src/bin/bench/count.rs) runs twice
 # under valgrind's callgrind, with two sizes; the difference of the two instruction counts over
 # the difference of the sizes is the cost of one unit (a message, a round trip, an execution),
 # the same from run to run whatever the load. Loom workloads are counted in executions to

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use harness::{cell::RaceCell, check::{Check, FailureKind}, task};
+//! use leakproof::{cell::RaceCell, check::{Check, FailureKind}, task};
 //!
 //! // Two tasks bump a counter with no lock: a race, whatever the schedule.
 //! let failure = Check::new("doc-race").shuttle(10).run(|| async {
@@ -45,7 +45,7 @@ use crate::rt::race::{self, CellMeta};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{cell::RaceCell, chan, check::Check, task};
+/// use leakproof::{cell::RaceCell, chan, check::Check, task};
 ///
 /// // The send orders the write before the read: no race.
 /// Check::new("doc-race-cell").shuttle(10).tokio(2).run(|| async {

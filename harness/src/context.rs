@@ -20,8 +20,8 @@
 //! is reported as a leak, `[done]` on `context #N`.
 //!
 //! ```
-//! use harness::context::{Context, ContextError};
-//! use harness::{check::Check, task};
+//! use leakproof::context::{Context, ContextError};
+//! use leakproof::{check::Check, task};
 //!
 //! Check::new("doc-context").shuttle(20).run(|| async {
 //!     let (ctx, cancel) = Context::background().with_cancel();
@@ -182,10 +182,10 @@ impl Context {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use harness::context::Context;
-    /// use harness::time::Instant;
+    /// use leakproof::context::Context;
+    /// use leakproof::time::Instant;
     ///
-    /// harness::check::Check::new("doc-deadline").shuttle(10).run(|| async {
+    /// leakproof::check::Check::new("doc-deadline").shuttle(10).run(|| async {
     ///     let (parent, _p) = Context::background().with_timeout(Duration::from_millis(5));
     ///     let (child, _c) = parent.with_deadline(Instant::now() + Duration::from_secs(60));
     ///     assert_eq!(child.deadline(), parent.deadline()); // capped by the parent's
@@ -264,9 +264,9 @@ impl Context {
     /// `None` while the context is live; why it is done once it is.
     ///
     /// ```
-    /// use harness::context::{Context, ContextError};
+    /// use leakproof::context::{Context, ContextError};
     ///
-    /// harness::check::Check::new("doc-err").shuttle(5).run(|| async {
+    /// leakproof::check::Check::new("doc-err").shuttle(5).run(|| async {
     ///     let (ctx, cancel) = Context::background().with_cancel();
     ///     assert_eq!(ctx.err(), None);
     ///     drop(cancel); // dropping the handle cancels too

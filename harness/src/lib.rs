@@ -8,7 +8,7 @@
 //! that replays the failing schedule.
 //!
 //! ```
-//! use harness::{chan, check::Check, task};
+//! use leakproof::{chan, check::Check, task};
 //!
 //! Check::new("doc-fan-in").shuttle(20).pct(20, 2).tokio(1).run(|| async {
 //!     let (tx, rx) = chan::bounded(0);
@@ -26,6 +26,9 @@
 //! ```
 
 #![warn(missing_docs)]
+
+// The test attribute names the library as `::leakproof` inside its own package.
+extern crate self as leakproof;
 
 pub mod cell;
 pub mod chan;

@@ -12,7 +12,7 @@
 //! send while another arm is winning.
 //!
 //! ```
-//! use harness::{chan, check::Check, task};
+//! use leakproof::{chan, check::Check, task};
 //!
 //! Check::new("doc-select").shuttle(50).run(|| async {
 //!     let (a_tx, a_rx) = chan::bounded::<u32>(0);
@@ -21,7 +21,7 @@
 //!     b_tx.send("hi").await.unwrap();
 //!     let mut got = Vec::new();
 //!     for _ in 0..2 {
-//!         harness::select! {
+//!         leakproof::select! {
 //!             v = a_rx.recv() => got.push(format!("a{}", v.unwrap())),
 //!             s = b_rx.recv() => got.push(s.unwrap().to_string()),
 //!         }

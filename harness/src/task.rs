@@ -6,8 +6,8 @@
 //! any that can never finish is reported as a leak.
 //!
 //! ```
-//! use harness::check::Check;
-//! use harness::task;
+//! use leakproof::check::Check;
+//! use leakproof::task;
 //!
 //! Check::new("doc-spawn").shuttle(10).run(|| async {
 //!     let h = task::spawn_named("adder", async { 2 + 2 });
@@ -356,9 +356,9 @@ pub(crate) fn raise_if_modelled(exec: Option<&Exec>) {
 /// Spawns a task, like Go's `go` statement; its name in reports is `task-N`.
 ///
 /// ```
-/// # harness::check::Check::new("doc-spawn-plain").shuttle(5).run(|| async {
-/// let (tx, rx) = harness::chan::bounded(1);
-/// harness::task::spawn(async move { tx.send(7).await.unwrap() });
+/// # leakproof::check::Check::new("doc-spawn-plain").shuttle(5).run(|| async {
+/// let (tx, rx) = leakproof::chan::bounded(1);
+/// leakproof::task::spawn(async move { tx.send(7).await.unwrap() });
 /// assert_eq!(rx.recv().await, Some(7));
 /// # }).unwrap();
 /// ```

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod attribute;
 mod support;
 mod sync_support;
 

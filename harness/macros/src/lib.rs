@@ -1,13 +1,22 @@
-//! `#[harness::tokio::test]`: the test attribute of `harness::tokio`.
+//! `#[leakproof::tokio::test]`: the test attribute of `leakproof::tokio`.
 //!
 //! It turns `async fn name() { body }` into a `#[test] fn name()` that runs the body as a
-//! `harness::check::Check` under every checker, the body made afresh for each execution
+//! `leakproof::check::Check` under every checker, the body made afresh for each execution
 //! (tokio's own attribute hands one pinned future to `block_on`, which cannot run twice).
 //! Written on `proc_macro` alone, without dependencies, to keep builds light.
+//!
+//! The expansion names the `tokio` module of the leakproof library by a path: the one given
+//! as `crate = "path::to::tokio"` (as tokio's own attribute takes the path of the tokio
+//! crate), or else `::NAME::tokio`, where NAME is the name under which the calling package's
+//! `Cargo.toml` depends on the package `leakproof` (`leakproof = { … }`, or
+//! `harness = { package = "leakproof", … }` for this workspace's own crates), found when the
+//! macro expands, as the proc-macro-crate crate finds it (see [`manifest`]).
+
+mod manifest;
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
-/// Runs an `async fn` test under every checker; see `harness::tokio::test`.
+/// Runs an `async fn` test under every checker; see `leakproof::tokio::test`.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     match expand(args, item) {
@@ -47,12 +56,32 @@ const TOKIO_ARGS: &[&str] = &[
     "flavor",
     "worker_threads",
     "start_paused",
-    "crate",
     "unhandled_panic",
 ];
 
+/// The arguments the attribute reads.
+struct Args {
+    /// `check = path::to::fn`.
+    check: Option<Vec<TokenTree>>,
+    /// `crate = "path::to::tokio"`: the path of leakproof's `tokio` module.
+    krate: Option<TokenStream>,
+}
+
 fn expand(args: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
-    let check = parse_args(args)?;
+    let Args { check, krate } = parse_args(args)?;
+    let tokio_path: TokenStream = match krate {
+        Some(path) => path,
+        None => parse(&format!(
+            "::{}::tokio",
+            manifest::library_name().map_err(|e| (Span::call_site(), e))?
+        )),
+    };
+    // `PATH::__private::ITEM`, for the expansion.
+    let private = |item: &str| -> TokenStream {
+        let mut ts = tokio_path.clone();
+        ts.extend(parse(&format!("::__private::{item}")));
+        ts
+    };
     let tokens: Vec<TokenTree> = item.into_iter().collect();
     // Outer attributes and visibility stay; `async` goes; then `fn name() (-> T)? { body }`.
     let mut i = 0;
@@ -118,16 +147,19 @@ fn expand(args: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
         Some((t, _)) => return Err((t.span(), "expected `->` or the body".into())),
     };
 
-    // fn name() { ::harness::tokio::__private::run_test("name", CHECK, || async move {
-    //     let __r: RET = async move BODY.await; ::harness::tokio::__private::TestReturn::finish(__r) }) }
+    // fn name() { PATH::__private::run_test("name", CHECK, || async move {
+    //     let __r: RET = async move BODY.await; PATH::__private::TestReturn::finish(__r) }) }
     let mut inner = TokenStream::new();
     inner.extend(parse("let __leakproof_result:"));
     inner.extend(ret_ty);
     inner.extend(parse("= async move"));
     inner.extend([TokenTree::Group(body.clone())]);
-    inner.extend(parse(
-        ".await; ::harness::tokio::__private::TestReturn::finish(__leakproof_result)",
-    ));
+    inner.extend(parse(".await;"));
+    inner.extend(private("TestReturn::finish"));
+    inner.extend([TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        parse("__leakproof_result"),
+    ))]);
     let mut call_args = TokenStream::new();
     call_args.extend([TokenTree::Literal(Literal::string(&name.to_string()))]);
     call_args.extend(parse(","));
@@ -137,7 +169,8 @@ fn expand(args: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
             call_args.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, {
                 let mut p = TokenStream::new();
                 p.extend(path);
-                p.extend(parse("as fn(&str) -> ::harness::check::Check"));
+                p.extend(parse("as fn(&str) ->"));
+                p.extend(private("Check"));
                 p
             }))]);
         }
@@ -146,7 +179,7 @@ fn expand(args: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
     call_args.extend(parse(", || async move"));
     call_args.extend([TokenTree::Group(Group::new(Delimiter::Brace, inner))]);
     let mut fn_body = TokenStream::new();
-    fn_body.extend(parse("::harness::tokio::__private::run_test"));
+    fn_body.extend(private("run_test"));
     fn_body.extend([TokenTree::Group(Group::new(
         Delimiter::Parenthesis,
         call_args,
@@ -165,10 +198,11 @@ fn expand(args: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
     Ok(out)
 }
 
-/// Parses `key = value` arguments; returns the tokens of `check = …`, if given.
-fn parse_args(args: TokenStream) -> Result<Option<Vec<TokenTree>>, Error> {
+/// Parses `key = value` arguments.
+fn parse_args(args: TokenStream) -> Result<Args, Error> {
     let tokens: Vec<TokenTree> = args.into_iter().collect();
     let mut check = None;
+    let mut krate = None;
     for arg in tokens.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')) {
         if arg.is_empty() {
             continue;
@@ -183,17 +217,41 @@ fn parse_args(args: TokenStream) -> Result<Option<Vec<TokenTree>>, Error> {
         let k = key.to_string();
         if k == "check" {
             check = Some(value.to_vec());
+        } else if k == "crate" {
+            krate = Some(crate_path(value)?);
         } else if !TOKIO_ARGS.contains(&k.as_str()) {
             return Err((
                 key.span(),
                 format!(
-                    "unknown argument `{k}`: expected one of tokio's ({}) or `check = path::to::fn`",
+                    "unknown argument `{k}`: expected one of tokio's ({}), `crate = \"path::to::tokio\"` or `check = path::to::fn`",
                     TOKIO_ARGS.join(", ")
                 ),
             ));
         }
     }
-    Ok(check)
+    Ok(Args { check, krate })
+}
+
+/// The path in `crate = "path"`: a string literal holding a path.
+fn crate_path(value: &[TokenTree]) -> Result<TokenStream, Error> {
+    let bad = |span| {
+        Err((
+            span,
+            "expected `crate = \"path::to::tokio\"`: the path of leakproof's `tokio` module as a string"
+                .to_string(),
+        ))
+    };
+    let [TokenTree::Literal(lit)] = value else {
+        return bad(value[0].span());
+    };
+    let text = lit.to_string();
+    let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+        return bad(lit.span());
+    };
+    match inner.parse::<TokenStream>() {
+        Ok(ts) if !ts.is_empty() => Ok(ts),
+        _ => bad(lit.span()),
+    }
 }
 
 fn parse(s: &str) -> TokenStream {

@@ -11,7 +11,7 @@
 //! [`SendError::Disconnected`] at once, and is no finding.
 //!
 //! ```
-//! use harness::{chan, check::Check, task};
+//! use leakproof::{chan, check::Check, task};
 //!
 //! Check::new("doc-chan").shuttle(20).run(|| async {
 //!     let (tx, rx) = chan::bounded::<u32>(0);
@@ -52,8 +52,8 @@ use state::{wake_all, Offer, Shared, State, Take, Waiter, Wakers};
 /// Creates a channel with room for `capacity` values; `bounded(0)` is a rendezvous channel.
 ///
 /// ```
-/// # harness::check::Check::new("doc-bounded").shuttle(5).run(|| async {
-/// let (tx, rx) = harness::chan::bounded(1);
+/// # leakproof::check::Check::new("doc-bounded").shuttle(5).run(|| async {
+/// let (tx, rx) = leakproof::chan::bounded(1);
 /// tx.send("hi").await.unwrap(); // room for one: does not wait
 /// assert_eq!(rx.recv().await, Some("hi"));
 /// # }).unwrap();

@@ -2,8 +2,8 @@
 //! first leak, deadlock, panic or send on a closed channel as a [`Failure`].
 //!
 //! ```
-//! use harness::check::{Check, FailureKind};
-//! use harness::{chan, task};
+//! use leakproof::check::{Check, FailureKind};
+//! use leakproof::{chan, task};
 //!
 //! // A task that blocks forever on a send nobody reads: a goroutine leak.
 //! let failure = Check::new("doc-leak")
@@ -535,7 +535,7 @@ pub(crate) fn replay_error_is_caught() -> bool {
 /// `run` would panic with as a value, without printing the panic. Other panics go on.
 ///
 /// ```
-/// use harness::check::{catch_replay_error, Check, ReplayErrorKind};
+/// use leakproof::check::{catch_replay_error, Check, ReplayErrorKind};
 ///
 /// // loom explores this body in one execution: there is no 5th.
 /// let err = catch_replay_error(|| {

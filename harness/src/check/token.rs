@@ -55,7 +55,7 @@ impl ReplayToken {
     /// Reads a token as [`Failure::replay`](super::Failure::replay) prints it.
     ///
     /// ```
-    /// use harness::check::ReplayToken;
+    /// use leakproof::check::ReplayToken;
     /// assert!(ReplayToken::parse("lp1:loom:2:17").is_ok());
     /// let err = ReplayToken::parse("lp1:shuttle:zz").unwrap_err();
     /// assert!(err.to_string().starts_with("invalid replay token"));

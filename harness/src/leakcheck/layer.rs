@@ -156,7 +156,7 @@ impl Visit for Fields {
 ///
 /// let subscriber = tracing_subscriber::registry()
 ///     .with(tracing_subscriber::fmt::layer().with_filter(tracing_subscriber::filter::LevelFilter::INFO))
-///     .with(harness::leakcheck::layer());
+///     .with(leakproof::leakcheck::layer());
 /// tracing::subscriber::with_default(subscriber, || tracing::info!("the fmt layer still prints this"));
 /// ```
 pub fn layer<S>() -> Filtered<TokioTaskLayer, FilterFn, S>

@@ -4,9 +4,9 @@
 //! Add one attribute argument to a test, and nothing else:
 //!
 //! ```ignore
-//! #[tokio::test(crate = "harness::leakcheck")]
+//! #[tokio::test(crate = "leakproof::leakcheck")]
 //! async fn my_test() { /* unchanged */ }
-//! #[tokio::test(flavor = "multi_thread", worker_threads = 2, crate = "harness::leakcheck")]
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2, crate = "leakproof::leakcheck")]
 //! async fn my_other_test() { /* unchanged */ }
 //! ```
 //!
@@ -29,7 +29,7 @@
 //! For a test that builds its own runtime, the function form returns the report:
 //!
 //! ```
-//! use harness::leakcheck::LeakCheck;
+//! use leakproof::leakcheck::LeakCheck;
 //! use std::time::Duration;
 //!
 //! let builder = tokio::runtime::Builder::new_current_thread();
@@ -140,7 +140,7 @@ impl LeakCheck {
     }
 
     /// Runs `body` on a runtime made from `builder` (with `enable_all`), then checks it as
-    /// `#[tokio::test(crate = "harness::leakcheck")]` does, and returns the report instead of
+    /// `#[tokio::test(crate = "leakproof::leakcheck")]` does, and returns the report instead of
     /// panicking. A body that panics still panics, with any report printed after its message.
     pub fn run<F: Future>(
         &self,
@@ -173,7 +173,7 @@ impl LeakCheck {
     /// checks that runtime.
     ///
     /// ```
-    /// use harness::leakcheck::LeakCheck;
+    /// use leakproof::leakcheck::LeakCheck;
     ///
     /// let mut builder = tokio::runtime::Builder::new_multi_thread();
     /// let watcher = LeakCheck::new().instrument(builder.worker_threads(1).enable_all());

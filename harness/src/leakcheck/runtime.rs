@@ -1,4 +1,4 @@
-//! What `#[tokio::test(crate = "harness::leakcheck")]` expands to: tokio's runtime `Builder`,
+//! What `#[tokio::test(crate = "leakproof::leakcheck")]` expands to: tokio's runtime `Builder`,
 //! whose runtimes run the test body for real and then check that no task outlived it.
 
 use std::future::Future;
@@ -18,7 +18,7 @@ pub use tokio::runtime::{Handle, LocalOptions};
 /// [`Runtime`] whose `block_on` fails (panics) when tasks outlive the body.
 ///
 /// ```
-/// let rt = harness::leakcheck::runtime::Builder::new_current_thread()
+/// let rt = leakproof::leakcheck::runtime::Builder::new_current_thread()
 ///     .enable_all()
 ///     .build()
 ///     .unwrap();

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use harness::{check::Check, sync::atomic::{AtomicUsize, Ordering}, task};
+//! use leakproof::{check::Check, sync::atomic::{AtomicUsize, Ordering}, task};
 //!
 //! Check::new("doc-atomic").shuttle(20).run(|| async {
 //!     let hits = Arc::new(AtomicUsize::new(0));
@@ -59,7 +59,7 @@ macro_rules! atomic {
 
         impl $name {
             #[doc = concat!("A new atomic holding `v`, of the current checker's kind.\n\n```\n",
-                "use harness::sync::atomic::{", stringify!($name), ", Ordering};\n",
+                "use leakproof::sync::atomic::{", stringify!($name), ", Ordering};\n",
                 "let a = ", stringify!($name), "::new(", $example, ");\n",
                 "assert_eq!(a.load(Ordering::SeqCst), ", $example, ");\n```")]
             #[track_caller]

@@ -25,7 +25,7 @@ use crate::rt::race::SyncClock;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, sync::{Cond, Mutex}, task};
+/// use leakproof::{check::Check, sync::{Cond, Mutex}, task};
 ///
 /// Check::new("doc-cond").shuttle(20).run(|| async {
 ///     let state = Arc::new((Mutex::new(false), Cond::new()));

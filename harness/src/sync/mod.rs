@@ -35,7 +35,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use harness::{check::Check, sync::{Mutex, WaitGroup}, task};
+//! use leakproof::{check::Check, sync::{Mutex, WaitGroup}, task};
 //!
 //! Check::new("doc-sync").shuttle(20).run(|| async {
 //!     let total = Arc::new(Mutex::new(0u32));

@@ -30,7 +30,7 @@ use crate::rt::race::SyncClock;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, sync::Mutex, task};
+/// use leakproof::{check::Check, sync::Mutex, task};
 ///
 /// Check::new("doc-mutex").shuttle(10).run(|| async {
 ///     let count = Arc::new(Mutex::new(0));
@@ -96,8 +96,8 @@ impl<T> Mutex<T> {
     /// Locks the mutex if it is free right now (and nobody is queued for it).
     ///
     /// ```
-    /// # harness::check::Check::new("doc-try-lock").shuttle(5).run(|| async {
-    /// let m = harness::sync::Mutex::new(1);
+    /// # leakproof::check::Check::new("doc-try-lock").shuttle(5).run(|| async {
+    /// let m = leakproof::sync::Mutex::new(1);
     /// let g = m.try_lock().unwrap();
     /// assert!(m.try_lock().is_none()); // already locked
     /// drop(g);

@@ -26,7 +26,7 @@ use crate::rt::race::SyncClock;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, sync::{atomic::{AtomicUsize, Ordering}, Once}, task};
+/// use leakproof::{check::Check, sync::{atomic::{AtomicUsize, Ordering}, Once}, task};
 ///
 /// Check::new("doc-once").shuttle(20).run(|| async {
 ///     let once = Arc::new(Once::new());

@@ -28,7 +28,7 @@ use crate::rt::race::SyncClock;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, sync::RwLock, task};
+/// use leakproof::{check::Check, sync::RwLock, task};
 ///
 /// Check::new("doc-rwlock").shuttle(10).run(|| async {
 ///     let config = Arc::new(RwLock::new(String::from("v1")));
@@ -118,8 +118,8 @@ impl<T> RwLock<T> {
     /// or waits for it.
     ///
     /// ```
-    /// # harness::check::Check::new("doc-try-read").shuttle(5).run(|| async {
-    /// let l = harness::sync::RwLock::new(0);
+    /// # leakproof::check::Check::new("doc-try-read").shuttle(5).run(|| async {
+    /// let l = leakproof::sync::RwLock::new(0);
     /// let r1 = l.try_read().unwrap();
     /// let r2 = l.try_read().unwrap(); // readers share
     /// assert!(l.try_write().is_none());

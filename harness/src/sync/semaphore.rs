@@ -23,7 +23,7 @@ use crate::rt::race::SyncClock;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, sync::Semaphore, task};
+/// use leakproof::{check::Check, sync::Semaphore, task};
 ///
 /// Check::new("doc-semaphore").shuttle(10).run(|| async {
 ///     let pool = Arc::new(Semaphore::new(2)); // at most two at a time
@@ -84,8 +84,8 @@ impl Semaphore {
     /// Takes a permit if one is free right now (and nobody is queued for one).
     ///
     /// ```
-    /// # harness::check::Check::new("doc-try-acquire").shuttle(5).run(|| async {
-    /// let sem = harness::sync::Semaphore::new(1);
+    /// # leakproof::check::Check::new("doc-try-acquire").shuttle(5).run(|| async {
+    /// let sem = leakproof::sync::Semaphore::new(1);
     /// let p = sem.try_acquire().unwrap();
     /// assert!(sem.try_acquire().is_none());
     /// drop(p);

@@ -20,7 +20,7 @@ use crate::rt::race::SyncClock;
 /// "sync: negative WaitGroup counter", as Go does.
 ///
 /// ```
-/// use harness::{check::Check, sync::{atomic::{AtomicUsize, Ordering}, WaitGroup}, task};
+/// use leakproof::{check::Check, sync::{atomic::{AtomicUsize, Ordering}, WaitGroup}, task};
 /// use std::sync::Arc;
 ///
 /// Check::new("doc-waitgroup").shuttle(10).run(|| async {
@@ -103,7 +103,7 @@ impl WaitGroup {
     /// calls than `add`ed). The counter is left at zero.
     ///
     /// ```
-    /// let wg = harness::sync::WaitGroup::new();
+    /// let wg = leakproof::sync::WaitGroup::new();
     /// let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done())).unwrap_err();
     /// let msg = err.downcast_ref::<String>().unwrap();
     /// assert!(msg.contains("negative WaitGroup counter"));

@@ -17,9 +17,9 @@ use crate::rt::clock;
 ///
 /// ```
 /// use std::time::Duration;
-/// use harness::time::{self, Instant};
+/// use leakproof::time::{self, Instant};
 ///
-/// harness::check::Check::new("doc-instant").shuttle(10).run(|| async {
+/// leakproof::check::Check::new("doc-instant").shuttle(10).run(|| async {
 ///     let start = Instant::now();
 ///     time::sleep(Duration::from_millis(5)).await;
 ///     // virtual time: exactly the sleep's duration (on tokio: at least that)

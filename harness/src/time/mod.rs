@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use harness::{chan, check::Check, task, time};
+//! use leakproof::{chan, check::Check, task, time};
 //!
 //! Check::new("doc-time").shuttle(20).run(|| async {
 //!     let (tx, rx) = chan::bounded::<&str>(1);

@@ -17,8 +17,8 @@ use super::{Instant, Timer, Waiting};
 ///
 /// ```
 /// use std::time::Duration;
-/// harness::check::Check::new("doc-sleep").shuttle(10).run(|| async {
-///     harness::time::sleep(Duration::from_millis(1)).await;
+/// leakproof::check::Check::new("doc-sleep").shuttle(10).run(|| async {
+///     leakproof::time::sleep(Duration::from_millis(1)).await;
 /// }).unwrap();
 /// ```
 #[track_caller]
@@ -102,9 +102,9 @@ impl fmt::Debug for Sleep {
 ///
 /// ```
 /// use std::time::Duration;
-/// use harness::{chan, time};
+/// use leakproof::{chan, time};
 ///
-/// harness::check::Check::new("doc-timeout").shuttle(10).run(|| async {
+/// leakproof::check::Check::new("doc-timeout").shuttle(10).run(|| async {
 ///     let (tx, rx) = chan::bounded::<u32>(1);
 ///     tx.send(1).await.unwrap();
 ///     assert_eq!(time::timeout(Duration::from_millis(5), rx.recv()).await, Ok(Some(1)));

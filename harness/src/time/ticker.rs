@@ -26,9 +26,9 @@ use crate::track;
 ///
 /// ```
 /// use std::time::Duration;
-/// use harness::time::{self, Ticker};
+/// use leakproof::time::{self, Ticker};
 ///
-/// harness::check::Check::new("doc-ticker").shuttle(10).run(|| async {
+/// leakproof::check::Check::new("doc-ticker").shuttle(10).run(|| async {
 ///     let mut ticker = Ticker::new(Duration::from_millis(5));
 ///     let first = ticker.tick().await;
 ///     let second = ticker.tick().await;

@@ -1,5 +1,5 @@
 //! tokio's macros on leakproof: `select!`, `join!`, `try_join!` and `pin!`, with tokio's
-//! grammar and semantics, exported as `harness::tokio::{select, join, try_join, pin}`.
+//! grammar and semantics, exported as `leakproof::tokio::{select, join, try_join, pin}`.
 //!
 //! `select!` differs from tokio's in one place only: the branch it polls first is drawn
 //! from the checker's random source (shuttle's, so that a replay token replays the choice),
@@ -19,9 +19,9 @@
 /// without `else` panics, as tokio's does).
 ///
 /// ```
-/// use harness::tokio::{self, sync::mpsc, time::{self, Duration}};
+/// use leakproof::tokio::{self, sync::mpsc, time::{self, Duration}};
 ///
-/// harness::check::Check::new("doc-tokio-select").shuttle(20).run(|| async {
+/// leakproof::check::Check::new("doc-tokio-select").shuttle(20).run(|| async {
 ///     let (tx, mut rx) = mpsc::channel::<u32>(1);
 ///     tokio::spawn(async move { let _ = tx.send(1).await; });
 ///     let mut got = None;
@@ -201,8 +201,8 @@ macro_rules! __tokio_unit {
 /// `tokio::join!`; gives their outputs as a tuple.
 ///
 /// ```
-/// # harness::check::Check::new("doc-tokio-join").shuttle(5).run(|| async {
-/// let (a, b) = harness::tokio::join!(async { 1 }, async { "two" });
+/// # leakproof::check::Check::new("doc-tokio-join").shuttle(5).run(|| async {
+/// let (a, b) = leakproof::tokio::join!(async { 1 }, async { "two" });
 /// assert_eq!((a, b), (1, "two"));
 /// # }).unwrap();
 /// ```
@@ -225,9 +225,9 @@ macro_rules! __tokio_join {
 /// the first error, as `tokio::try_join!`.
 ///
 /// ```
-/// # harness::check::Check::new("doc-tokio-try-join").shuttle(5).run(|| async {
+/// # leakproof::check::Check::new("doc-tokio-try-join").shuttle(5).run(|| async {
 /// let r: Result<(u8, u8), &str> =
-///     harness::tokio::try_join!(async { Ok(1) }, async { Err("no") });
+///     leakproof::tokio::try_join!(async { Ok(1) }, async { Err("no") });
 /// assert_eq!(r, Err("no"));
 /// # }).unwrap();
 /// ```
@@ -313,9 +313,9 @@ macro_rules! __tokio_join_impl {
 /// `Pin<&mut _>`; `pin! { let x = expr; }` declares and pins.
 ///
 /// ```
-/// # harness::check::Check::new("doc-tokio-pin").shuttle(5).run(|| async {
+/// # leakproof::check::Check::new("doc-tokio-pin").shuttle(5).run(|| async {
 /// let fut = async { 5 };
-/// harness::tokio::pin!(fut);
+/// leakproof::tokio::pin!(fut);
 /// assert_eq!((&mut fut).await, 5);
 /// # }).unwrap();
 /// ```

@@ -1,5 +1,5 @@
 //! tokio's API on leakproof's primitives, at tokio's own paths, so that a file written for
-//! tokio compiles unchanged with `use harness::tokio;` at its top and runs under loom,
+//! tokio compiles unchanged with `use leakproof::tokio;` at its top and runs under loom,
 //! shuttle, PCT and the tokio checker like any pattern.
 //!
 //! What is here: [`spawn`], [`task`] (`spawn`, `yield_now`, `JoinHandle`, `JoinError`,
@@ -28,19 +28,19 @@
 //! ```ignore
 //! // src/rt.rs
 //! #[cfg(leakproof)]
-//! pub use harness::tokio;
+//! pub use leakproof::tokio;
 //! #[cfg(not(leakproof))]
 //! pub use ::tokio;
 //! ```
 //!
 //! and `use crate::rt::tokio;` wherever the crate said `use tokio;` (build the checks with
-//! `RUSTFLAGS="--cfg leakproof"`). A test module needs only `use harness::tokio;`:
+//! `RUSTFLAGS="--cfg leakproof"`). A test module needs only `use leakproof::tokio;`:
 //! `#[tokio::test]` then resolves to [`test`], which runs the body under every checker.
 //!
 //! ```
-//! use harness::tokio::{self, sync::mpsc};
+//! use leakproof::tokio::{self, sync::mpsc};
 //!
-//! harness::check::Check::new("doc-tokio").shuttle(20).tokio(1).run(|| async {
+//! leakproof::check::Check::new("doc-tokio").shuttle(20).tokio(1).run(|| async {
 //!     let (tx, mut rx) = mpsc::channel(4);
 //!     let worker = tokio::task::Builder::new()
 //!         .name("worker")
@@ -66,18 +66,21 @@ pub use task::spawn;
 /// Marks an `async fn` as a test that runs under every checker, as `#[tokio::test]` does
 /// on tokio's runtime.
 ///
-/// With `use harness::tokio;` in scope an unmodified `#[tokio::test] async fn` resolves
+/// With `use leakproof::tokio;` in scope an unmodified `#[tokio::test] async fn` resolves
 /// here. The body becomes a [`Check`](crate::check::Check) named after the function and
 /// runs under loom, shuttle, PCT and tokio (the defaults of
 /// [`Defaults`](crate::check::Defaults), which environment variables change), the body
 /// made afresh for every execution; a failure panics with the report. tokio's arguments
-/// (`flavor`, `worker_threads`, `start_paused`, `crate`, `unhandled_panic`) are accepted
-/// and do not change the checking. `check = path::to::fn` picks the checkers instead: a
+/// (`flavor`, `worker_threads`, `start_paused`, `unhandled_panic`) are accepted and do not
+/// change the checking. `check = path::to::fn` picks the checkers instead: a
 /// `fn(&str) -> Check` given the test's name. A test may return `()` or a `Result` whose
-/// `Err` fails it.
+/// `Err` fails it. `crate = "path::to::tokio"` names this module, as tokio's `crate` names
+/// the tokio crate; by default the macro reads the calling package's `Cargo.toml` and uses
+/// `::leakproof::tokio`, or `::NAME::tokio` for a dependency renamed
+/// `NAME = { package = "leakproof", … }` (this workspace's crates: `::harness::tokio`).
 ///
 /// ```
-/// use harness::tokio;
+/// use leakproof::tokio;
 ///
 /// #[tokio::test(check = light)]
 /// async fn sends_and_receives() {
@@ -86,8 +89,8 @@ pub use task::spawn;
 ///     assert_eq!(rx.await.unwrap(), 1);
 /// }
 ///
-/// fn light(name: &str) -> harness::check::Check {
-///     harness::check::Check::new(name).shuttle(10).tokio(1)
+/// fn light(name: &str) -> leakproof::check::Check {
+///     leakproof::check::Check::new(name).shuttle(10).tokio(1)
 /// }
 /// # fn main() {}
 /// ```
@@ -105,8 +108,7 @@ pub mod __private {
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
-    use crate::check::Check;
-
+    pub use crate::check::Check;
     pub use harness_macros::clean_pattern;
     pub use std::future::poll_fn;
 

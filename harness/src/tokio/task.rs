@@ -6,9 +6,9 @@
 //! the body blocked forever. Names given with [`Builder::name`] show in reports.
 //!
 //! ```
-//! use harness::tokio;
+//! use leakproof::tokio;
 //!
-//! harness::check::Check::new("doc-tokio-task").shuttle(10).run(|| async {
+//! leakproof::check::Check::new("doc-tokio-task").shuttle(10).run(|| async {
 //!     let h = tokio::spawn(async { 6 * 7 });
 //!     assert_eq!(h.await.unwrap(), 42);
 //!     let mut set = tokio::task::JoinSet::new();
@@ -135,8 +135,8 @@ impl fmt::Debug for AbortHandle {
 /// every report about the task.
 ///
 /// ```
-/// # harness::check::Check::new("doc-builder").shuttle(5).run(|| async {
-/// let h = harness::tokio::task::Builder::new()
+/// # leakproof::check::Check::new("doc-builder").shuttle(5).run(|| async {
+/// let h = leakproof::tokio::task::Builder::new()
 ///     .name("actor")
 ///     .spawn(async { 1 })
 ///     .unwrap();

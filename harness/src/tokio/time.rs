@@ -23,9 +23,9 @@
 //!   the model into its step limit.
 //!
 //! ```
-//! use harness::tokio::time::{self, Duration, Instant};
+//! use leakproof::tokio::time::{self, Duration, Instant};
 //!
-//! harness::check::Check::new("doc-tokio-interval").shuttle(10).run(|| async {
+//! leakproof::check::Check::new("doc-tokio-interval").shuttle(10).run(|| async {
 //!     let start = Instant::now();
 //!     let mut interval = time::interval(Duration::from_millis(10));
 //!     assert_eq!(interval.tick().await, start); // the first tick is immediate

@@ -69,12 +69,12 @@ impl Node {
 /// never comes.
 ///
 /// ```
-/// use harness::{check::Check, tokio_util::sync::CancellationToken};
+/// use leakproof::{check::Check, tokio_util::sync::CancellationToken};
 ///
 /// Check::new("doc-cancel").shuttle(10).run(|| async {
 ///     let token = CancellationToken::new();
 ///     let child = token.child_token();
-///     let worker = harness::task::spawn(async move {
+///     let worker = leakproof::task::spawn(async move {
 ///         child.cancelled().await; // ... a real worker selects on this next to its work
 ///     });
 ///     token.cancel();

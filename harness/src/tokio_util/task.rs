@@ -43,7 +43,7 @@ impl State {
 /// `JoinSet` it keeps no results, so it does not grow with finished tasks.
 ///
 /// ```
-/// use harness::{check::Check, tokio_util::task::TaskTracker};
+/// use leakproof::{check::Check, tokio_util::task::TaskTracker};
 ///
 /// Check::new("doc-tracker").shuttle(10).run(|| async {
 ///     let tracker = TaskTracker::new();

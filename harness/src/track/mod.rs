@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
-//! let layer = harness::track::TrackingLayer::new();
+//! let layer = leakproof::track::TrackingLayer::new();
 //! let registry = layer.registry();
 //! let subscriber = tracing_subscriber::registry().with(layer);
 //! tracing::subscriber::with_default(subscriber, || {

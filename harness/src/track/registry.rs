@@ -703,7 +703,7 @@ impl Snapshot {
 }
 
 impl Snapshot {
-    /// A `harness::tokio` channel (mpsc or oneshot), in tokio's words.
+    /// A `leakproof::tokio` channel (mpsc or oneshot), in tokio's words.
     fn write_tokio_channel(
         &self,
         f: &mut impl fmt::Write,

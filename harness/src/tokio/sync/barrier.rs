@@ -22,12 +22,12 @@ use crate::sync::waiters::{wake_all, Tracked};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, tokio::sync::Barrier};
+/// use leakproof::{check::Check, tokio::sync::Barrier};
 ///
 /// Check::new("doc-barrier").shuttle(10).run(|| async {
 ///     let barrier = Arc::new(Barrier::new(2));
 ///     let b = barrier.clone();
-///     let other = harness::task::spawn(async move { b.wait().await.is_leader() });
+///     let other = leakproof::task::spawn(async move { b.wait().await.is_leader() });
 ///     let me = barrier.wait().await.is_leader();
 ///     assert!(me ^ other.await.unwrap()); // exactly one leader
 /// }).unwrap();

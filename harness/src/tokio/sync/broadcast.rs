@@ -144,7 +144,7 @@ struct Shared<T> {
 /// Panics if `capacity` is 0 (as tokio does).
 ///
 /// ```
-/// use harness::{check::Check, tokio::sync::broadcast};
+/// use leakproof::{check::Check, tokio::sync::broadcast};
 ///
 /// Check::new("doc-broadcast").shuttle(10).run(|| async {
 ///     let (tx, mut rx1) = broadcast::channel(4);

@@ -22,12 +22,12 @@ use super::batch_semaphore::{Acquire, Sem, TryAcquire};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, tokio::sync::Mutex};
+/// use leakproof::{check::Check, tokio::sync::Mutex};
 ///
 /// Check::new("doc-tokio-mutex").shuttle(10).run(|| async {
 ///     let count = Arc::new(Mutex::new(0));
 ///     let c = count.clone();
-///     let h = harness::task::spawn(async move { *c.lock().await += 1 });
+///     let h = leakproof::task::spawn(async move { *c.lock().await += 1 });
 ///     *count.lock().await += 1;
 ///     h.await.unwrap();
 ///     assert_eq!(*count.lock().await, 2);

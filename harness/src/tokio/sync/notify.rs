@@ -29,12 +29,12 @@ use crate::sync::waiters::{wake_all, Tracked};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, tokio::sync::Notify};
+/// use leakproof::{check::Check, tokio::sync::Notify};
 ///
 /// Check::new("doc-notify").shuttle(10).run(|| async {
 ///     let notify = Arc::new(Notify::new());
 ///     let n = notify.clone();
-///     let waiter = harness::task::spawn(async move { n.notified().await });
+///     let waiter = leakproof::task::spawn(async move { n.notified().await });
 ///     notify.notify_one(); // wakes the waiter, or leaves it a permit
 ///     waiter.await.unwrap();
 /// }).unwrap();

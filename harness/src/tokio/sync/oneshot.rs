@@ -9,9 +9,9 @@
 //! channel's creation site.
 //!
 //! ```
-//! use harness::tokio::{self, sync::oneshot};
+//! use leakproof::tokio::{self, sync::oneshot};
 //!
-//! harness::check::Check::new("doc-oneshot").shuttle(20).run(|| async {
+//! leakproof::check::Check::new("doc-oneshot").shuttle(20).run(|| async {
 //!     let (tx, rx) = oneshot::channel::<u32>();
 //!     tokio::spawn(async move {
 //!         let _ = tx.send(3);

@@ -27,12 +27,12 @@ const MAX_READS: u32 = u32::MAX >> 3;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, tokio::sync::RwLock};
+/// use leakproof::{check::Check, tokio::sync::RwLock};
 ///
 /// Check::new("doc-tokio-rwlock").shuttle(10).run(|| async {
 ///     let config = Arc::new(RwLock::new(String::from("v1")));
 ///     let c = config.clone();
-///     let writer = harness::task::spawn(async move { c.write().await.push_str("+patch") });
+///     let writer = leakproof::task::spawn(async move { c.write().await.push_str("+patch") });
 ///     let seen = config.read().await.clone();
 ///     assert!(seen == "v1" || seen == "v1+patch");
 ///     writer.await.unwrap();

@@ -19,14 +19,14 @@ use super::batch_semaphore::{self, Acquire, Sem};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use harness::{check::Check, tokio::sync::Semaphore};
+/// use leakproof::{check::Check, tokio::sync::Semaphore};
 ///
 /// Check::new("doc-tokio-semaphore").shuttle(10).run(|| async {
 ///     let pool = Arc::new(Semaphore::new(2)); // at most two at a time
 ///     let mut handles = Vec::new();
 ///     for _ in 0..3 {
 ///         let permit = pool.clone().acquire_owned().await.unwrap();
-///         handles.push(harness::task::spawn(async move {
+///         handles.push(leakproof::task::spawn(async move {
 ///             // ... at most two tasks are here at once ...
 ///             drop(permit);
 ///         }));

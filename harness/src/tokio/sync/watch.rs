@@ -86,11 +86,11 @@ struct Shared<T> {
 /// created at …".
 ///
 /// ```
-/// use harness::{check::Check, tokio::sync::watch};
+/// use leakproof::{check::Check, tokio::sync::watch};
 ///
 /// Check::new("doc-watch").shuttle(10).run(|| async {
 ///     let (tx, mut rx) = watch::channel("starting");
-///     let waiter = harness::task::spawn(async move {
+///     let waiter = leakproof::task::spawn(async move {
 ///         while *rx.borrow_and_update() != "ready" {
 ///             rx.changed().await.unwrap();
 ///         }

@@ -20,9 +20,9 @@
 //! ```
 //!
 //! ```
-//! use harness::tokio::{self, sync::mpsc};
+//! use leakproof::tokio::{self, sync::mpsc};
 //!
-//! harness::check::Check::new("doc-mpsc").shuttle(20).run(|| async {
+//! leakproof::check::Check::new("doc-mpsc").shuttle(20).run(|| async {
 //!     let (tx, mut rx) = mpsc::channel::<u32>(2);
 //!     for i in 0..3 {
 //!         let tx = tx.clone();

@@ -321,8 +321,8 @@ fn schedules_from_another_shuttle_version_are_refused() {
 
 #[test]
 fn the_pinned_versions_match_cargo_lock() {
-    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"))
-        .unwrap();
+    let lock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
     for (name, version) in [
         ("shuttle", models::regressions::SHUTTLE_VERSION),
         ("loom", models::regressions::LOOM_VERSION),

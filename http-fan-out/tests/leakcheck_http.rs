@@ -114,7 +114,10 @@ fn client_whose_connection_outlives_the_test_is_a_leak() {
     // The accept loop, the server's connection task and the client's connection driver.
     assert_eq!(report.tasks.len(), 3, "{text}");
     if cfg!(tokio_unstable) {
-        assert!(text.contains("models/tests/leakcheck_http.rs:"), "{text}");
+        assert!(
+            text.contains("http-fan-out/tests/leakcheck_http.rs:"),
+            "{text}"
+        );
     }
     drop(kept);
 }

@@ -5,13 +5,15 @@
 //! results and the leak report.
 //!
 //! ```sh
-//! cargo run --release --example http_fan_out
+//! cargo run --release -p http-fan-out
 //! ```
 //!
 //! The server, its connections, the fetches and the fan-in are all harness tasks, so the
 //! leak check at the end covers every one of them: the server stops on its context, each
 //! fetch that misses the deadline is cancelled (its HTTP exchange dropped), and nothing is
-//! left running. `cargo test` runs the same code (`test = true` in `models/Cargo.toml`).
+//! left running. `cargo test -p http-fan-out` runs the same code (its `#[test]` below); the
+//! package is a workspace member outside the default members, so that the plain `cargo test`
+//! and `cargo run -- check` never build the hyper stack (`.ci/run` tests it on its own).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
