@@ -138,24 +138,7 @@ enum SchedulerArg {
     Pct,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration such as 90s, 10m or 2h"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("`{s}`: the unit must be ms, s, m or h")),
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
+use harness::check::hunt::{parse_duration, parse_shard};
 
 /// A count that must be at least 1: zero executions would check nothing, and a check that
 /// ran nothing must not pass.
@@ -165,19 +148,6 @@ fn parse_positive(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a whole number")),
     }
-}
-
-fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("`{s}` is not a shard such as 1/4 (the first of four)");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u64, u64) = (
-        i.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if n == 0 || i == 0 || i > n {
-        return Err(format!("shard `{s}`: I must be between 1 and N"));
-    }
-    Ok((i - 1, n))
 }
 
 #[derive(Clone, Copy, ValueEnum)]

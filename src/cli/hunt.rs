@@ -95,8 +95,8 @@ pub fn hunt(model: &Model, plan: &HuntPlan) -> ExitCode {
                 let mut k = 0u64;
                 while !stop.load(Ordering::SeqCst) && started.elapsed() < plan.time {
                     // Seed indices of different shards and jobs never meet.
-                    let index = (k * plan.jobs as u64 + job) * plan.shard.1 + plan.shard.0;
-                    let seed = plan.seed.wrapping_add(index);
+                    let seed =
+                        harness::check::hunt::seed(plan.seed, k, plan.jobs as u64, job, plan.shard);
                     k += 1;
                     let result = model.hunt_batch(seed, plan.batch, plan.pct);
                     batches.fetch_add(1, Ordering::Relaxed);

@@ -22,9 +22,19 @@
 //!
 //! With no checker chosen, [`Check::run`] runs all four with defaults that environment
 //! variables change (see [`Defaults`]).
+//!
+//! A failing check's replay token is saved to `leakproof-regressions/<name>.txt` at the root
+//! of the crate under test and replayed first by every later run (see [`saved`];
+//! `LEAKPROOF_SAVE_REGRESSIONS=0` turns saving off). `LEAKPROOF_HUNT=10m` turns every check
+//! into a time-bounded hunt of fresh schedules (see [`hunt`]). The user's own `tracing`
+//! subscriber keeps seeing their code inside a check: the checkers' dispatcher forwards to it.
 
+mod forward;
+pub mod hunt;
 mod model;
+mod regress;
 mod report;
+pub mod saved;
 mod token;
 mod tokio_run;
 
@@ -286,6 +296,8 @@ pub struct Check {
     trace: bool,
     loom_checkpoint: Option<std::path::PathBuf>,
     site: &'static Location<'static>,
+    save_regressions: bool,
+    regressions_dir: Option<std::path::PathBuf>,
 }
 
 impl Check {
@@ -302,6 +314,8 @@ impl Check {
             trace: false,
             loom_checkpoint: None,
             site: Location::caller(),
+            save_regressions: true,
+            regressions_dir: None,
         }
     }
 
@@ -395,18 +409,47 @@ impl Check {
         self
     }
 
+    /// Whether a failing schedule of this check is saved to its regressions file (on by
+    /// default; `LEAKPROOF_SAVE_REGRESSIONS=0` turns it off for every check). Saved schedules
+    /// are replayed first either way; see [`saved`] and the [module docs](self).
+    pub fn save_regressions(mut self, on: bool) -> Check {
+        self.save_regressions = on;
+        self
+    }
+
+    /// The folder of this check's regressions file, instead of `leakproof-regressions/` at the
+    /// root of the crate whose test runs it.
+    pub fn regressions_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Check {
+        self.regressions_dir = Some(dir.into());
+        self
+    }
+
     /// Runs the body under every chosen checker and returns the first failure.
     ///
+    /// First it replays the check's saved schedules (`leakproof-regressions/<name>.txt` at the
+    /// root of the crate under test): one that fails again is returned at once. A new failure
+    /// with a replay token is saved there (see [`Check::save_regressions`]). With
+    /// `LEAKPROOF_HUNT` set, the checkers are replaced by a time-bounded hunt (see [`hunt`]).
+    ///
     /// Never aborts the process and never hangs: every checker is bounded (loom's branches
-    /// and preemptions, shuttle's steps, tokio's watchdog).
+    /// and preemptions, shuttle's steps, tokio's watchdog). Panics if two checks created at
+    /// different places share a name (they would share a regressions file).
     pub fn run<F, Fut>(self, body: F) -> Result<Stats, Failure>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
         crate::rt::panic::install_hook();
+        regress::run(self, Arc::new(body))
+    }
+
+    /// The checkers themselves, with no saved schedule and no hunt.
+    fn run_checkers<F, Fut>(self, body: Arc<F>) -> Result<Stats, Failure>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
         let defaults = Defaults::from_env();
-        let body = Arc::new(body);
         let seed = self.seed.unwrap_or(defaults.seed);
         let preemption_bound = self.preemption_bound.unwrap_or(defaults.loom_preemptions);
         let mut stats = Stats::default();

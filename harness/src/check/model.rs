@@ -66,7 +66,13 @@ pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
     let tracking = TrackingLayer::with_registry(registry);
     let harness_only = || Targets::new().with_target(track::TARGET, LevelFilter::TRACE);
     let events = std::env::var_os("LEAKPROOF_TRACE").is_some();
-    if !trace && !events {
+    // The user's own subscriber keeps seeing their code (see `forward`).
+    let user = super::forward::user_dispatch().map(super::forward::Forward::new);
+    let user = user.map(|f| {
+        let filter = f.filter();
+        f.with_filter(filter)
+    });
+    if !trace && !events && user.is_none() {
         // A subscriber-wide filter: loom's and shuttle's own events are never even built.
         return Dispatch::new(
             tracing_subscriber::registry()
@@ -96,7 +102,8 @@ pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
         tracing_subscriber::registry()
             .with(tracking.with_filter(harness_only()))
             .with(steps)
-            .with(events),
+            .with(events)
+            .with(user),
     )
 }
 

@@ -132,6 +132,9 @@ where
         e.rng = std::sync::atomic::AtomicU64::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ n);
     }
     let dispatch = dispatch(registry.clone(), ctx.trace);
+    // The default from before the runtime is built until it is shut down: every span tokio
+    // makes is the run's, and closes through the run's dispatcher (not a user's subscriber).
+    let _dispatch = tracing::dispatcher::set_default(&dispatch);
     let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -148,7 +151,6 @@ where
         .build()
         .expect("leakproof: could not start a tokio runtime");
     let _enter = exec::enter(exec.clone());
-    let _dispatch = tracing::dispatcher::set_default(&dispatch);
     track::body_started(Some(&exec), ctx.site);
     let defaults = &ctx.defaults;
     let fail = |kind, text| Verdict::Fail(kind, text, registry.snapshot());
