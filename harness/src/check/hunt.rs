@@ -34,7 +34,7 @@ use super::{Check, Checker, CheckerStats, Failure, Plan, Stats};
 /// `2h`, `500ms`; a bare number is seconds.
 ///
 /// ```
-/// use harness::check::hunt::parse_duration;
+/// use leakproof::check::hunt::parse_duration;
 /// use std::time::Duration;
 /// assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
 /// assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
@@ -63,7 +63,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `(I - 1, N)`.
 ///
 /// ```
-/// use harness::check::hunt::parse_shard;
+/// use leakproof::check::hunt::parse_shard;
 /// assert_eq!(parse_shard("2/4"), Ok((1, 4)));
 /// assert!(parse_shard("5/4").is_err());
 /// ```
@@ -84,7 +84,7 @@ pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 /// from 0, count)`), counting up from `base`: the seeds of different shards and jobs never meet.
 ///
 /// ```
-/// use harness::check::hunt::seed;
+/// use leakproof::check::hunt::seed;
 /// let mine: Vec<u64> = (0..3).map(|k| seed(100, k, 1, 0, (1, 4))).collect();
 /// assert_eq!(mine, [101, 105, 109]);
 /// ```

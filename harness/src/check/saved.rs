@@ -79,7 +79,7 @@ pub enum Outcome {
 /// ASCII letters, digits, `.`, `-` and `_` becomes `%XX`, so that every name is one file name.
 ///
 /// ```
-/// use harness::check::saved::file_in;
+/// use leakproof::check::saved::file_in;
 /// use std::path::Path;
 /// assert_eq!(file_in(Path::new("d"), "fan-in/leaky"), Path::new("d/fan-in__leaky.txt"));
 /// assert_eq!(file_in(Path::new("d"), "a b:c"), Path::new("d/a%20b%3Ac.txt"));
