@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 edges=(take_slot debt hand_over sent handed handed_rendezvous handed_buffered returned offered
        refilled send_completed receiver_waits received_buffered received_buffered_frees
-       received_offer received_offer_acks received_handed)
+       received_offer received_offer_acks received_handed close close_seen)
 [ "$#" -gt 0 ] && edges=("$@")
 cargo test -q --features harness/mutants --test race --no-run 2>&1 | tail -3
 for e in "${edges[@]}"; do

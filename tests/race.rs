@@ -8,7 +8,9 @@
 //! vector clocks say they are unordered, which is the point of them.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use harness::cell::RaceCell;
 use harness::check::{Check, Checker, Failure, FailureKind};
@@ -675,6 +677,18 @@ async fn until_set(flag: &AtomicBool) {
     }
 }
 
+/// Polls `f` once: a receive that cannot complete parks (its waiting entry stays queued
+/// until `f` completes or is dropped). `None` when `f` is not ready.
+async fn poll_once<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match Pin::new(&mut *f).poll(cx) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
+
 /// The body's own task id, as `until_parked` takes it.
 const BODY: u64 = 0;
 
@@ -942,5 +956,159 @@ mod channel_edges {
                 );
             }
         }
+    }
+
+    // A receive that was handed a value and then dropped before taking it (the value goes
+    // back into the buffer) never happened: the slot its hand-over freed is taken back
+    // (edge `returned`), or, when a send already took that slot, the next free is spent
+    // (edge `debt`); a value given back and handed to the next parked receiver completes
+    // that receive (edge `handed_buffered`). The first two must keep a real race visible
+    // (without them a send acquires the clock of a receive that did not happen), the
+    // third must raise no false alarm. Each with the send that takes the slot parked or not.
+
+    /// Capacity 1: a receive handed value 1 is dropped before any send took the slot its
+    /// hand-over freed. The send that takes the next slot acquires only the receive that
+    /// really freed it (the body's), so the quitter's earlier write still races.
+    #[test]
+    fn a_dropped_handed_receive_frees_no_slot() {
+        for parked_sender in [false, true] {
+            races(
+                &format!("undone receive, slot not taken, sender parked {parked_sender}"),
+                move || async move {
+                    let cell = Arc::new(RaceCell::new(0u32));
+                    let (handed, dropped) = (
+                        Arc::new(AtomicBool::new(false)),
+                        Arc::new(AtomicBool::new(false)),
+                    );
+                    let (tx, rx) = chan::bounded::<u32>(1);
+                    let (tx, rx) = (Arc::new(tx), Arc::new(rx));
+                    let (c, r, h, d) = (cell.clone(), rx.clone(), handed.clone(), dropped.clone());
+                    let q = task::spawn_named("quitter", async move {
+                        c.set(7);
+                        let mut f = r.recv();
+                        assert!(poll_once(&mut f).await.is_none());
+                        until_set(&h).await;
+                        drop(f); // value 1 goes back into the buffer
+                        d.store(true, Ordering::Relaxed);
+                    });
+                    until_parked(q.id(), "recv").await;
+                    tx.send(1).await.unwrap(); // handed to the quitter
+                    handed.store(true, Ordering::Relaxed);
+                    until_set(&dropped).await;
+                    if parked_sender {
+                        let (c, t) = (cell.clone(), tx.clone());
+                        let s = task::spawn_named("late sender", async move {
+                            t.send(2).await.unwrap(); // parked: the buffer holds value 1
+                            let _ = c.get(); // races with the quitter's write
+                        });
+                        until_parked(s.id(), "send").await;
+                        assert_eq!(rx.recv().await, Some(1)); // lets the late sender in
+                        s.await.unwrap();
+                    } else {
+                        assert_eq!(rx.recv().await, Some(1));
+                        tx.send(2).await.unwrap(); // takes the slot our receive freed
+                        let _ = cell.get(); // races with the quitter's write
+                    }
+                    q.await.unwrap();
+                },
+            );
+        }
+    }
+
+    /// Capacity 1: a receive handed value 1 is dropped after send 2 took the slot its
+    /// hand-over freed. The next receive's free is spent on that, so send 3 acquires the
+    /// receive after it (the body's), and the quitter's write after dropping still races.
+    #[test]
+    fn a_dropped_handed_receive_spends_the_next_free_once_its_slot_is_taken() {
+        for parked_sender in [false, true] {
+            races(
+                &format!("undone receive, slot taken, sender parked {parked_sender}"),
+                move || async move {
+                    let cell = Arc::new(RaceCell::new(0u32));
+                    let (handed, mine) = (
+                        Arc::new(AtomicBool::new(false)),
+                        Arc::new(AtomicBool::new(false)),
+                    );
+                    let (tx, rx) = chan::bounded::<u32>(1);
+                    let (tx, rx) = (Arc::new(tx), Arc::new(rx));
+                    let (c, r, h, m) = (cell.clone(), rx.clone(), handed.clone(), mine.clone());
+                    let q = task::spawn_named("quitter", async move {
+                        let mut f = r.recv();
+                        assert!(poll_once(&mut f).await.is_none());
+                        until_set(&h).await;
+                        drop(f); // value 1 goes back, in front of value 2
+                        c.set(7);
+                        assert_eq!(r.recv().await, Some(1)); // its free is already spent
+                        m.store(true, Ordering::Relaxed);
+                    });
+                    until_parked(q.id(), "recv").await;
+                    tx.send(1).await.unwrap(); // handed to the quitter
+                    tx.send(2).await.unwrap(); // buffered: takes the hand-over's slot
+                    let late = parked_sender.then(|| {
+                        let (c, t) = (cell.clone(), tx.clone());
+                        task::spawn_named("late sender", async move {
+                            t.send(3).await.unwrap(); // parked: the buffer is full
+                            let _ = c.get(); // races with the quitter's write
+                        })
+                    });
+                    if let Some(s) = &late {
+                        until_parked(s.id(), "send").await;
+                    }
+                    handed.store(true, Ordering::Relaxed);
+                    until_set(&mine).await;
+                    assert_eq!(rx.recv().await, Some(2)); // frees the slot
+                    match late {
+                        Some(s) => s.await.unwrap(),
+                        None => {
+                            tx.send(3).await.unwrap(); // takes it
+                            let _ = cell.get(); // races with the quitter's write
+                        }
+                    }
+                    q.await.unwrap();
+                },
+            );
+        }
+    }
+
+    /// Capacity 1: value 1 is handed to the first parked receiver, which drops its receive;
+    /// the value goes back and on to the next parked receiver, whose receive completes
+    /// there and frees the slot that send 2 takes: its write is ordered before send 2. (The
+    /// sender cannot be parked here: the buffer has room once the value is handed on.)
+    #[test]
+    fn a_value_given_back_and_handed_on_frees_the_slot_for_the_next_send() {
+        no_race(
+            "value given back, handed on to a parked receiver",
+            || async {
+                let cell = Arc::new(RaceCell::new(0u32));
+                let (handed, dropped) = (
+                    Arc::new(AtomicBool::new(false)),
+                    Arc::new(AtomicBool::new(false)),
+                );
+                let (tx, rx) = chan::bounded::<u32>(1);
+                let rx = Arc::new(rx);
+                let (r, h, d) = (rx.clone(), handed.clone(), dropped.clone());
+                let q = task::spawn_named("quitter", async move {
+                    let mut f = r.recv();
+                    assert!(poll_once(&mut f).await.is_none());
+                    until_set(&h).await;
+                    drop(f); // value 1 goes back, on to the waiter
+                    d.store(true, Ordering::Relaxed);
+                });
+                until_parked(q.id(), "recv").await;
+                let (c, r) = (cell.clone(), rx.clone());
+                let w = task::spawn_named("waiter", async move {
+                    c.set(7);
+                    assert_eq!(r.recv().await, Some(1));
+                });
+                until_parked(w.id(), "recv").await;
+                tx.send(1).await.unwrap(); // handed to the quitter, first in line
+                handed.store(true, Ordering::Relaxed);
+                until_set(&dropped).await;
+                tx.send(2).await.unwrap(); // takes the slot the waiter's receive freed
+                assert_eq!(cell.get(), 7);
+                q.await.unwrap();
+                w.await.unwrap();
+            },
+        );
     }
 }

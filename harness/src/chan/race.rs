@@ -57,7 +57,7 @@ pub(super) struct ChanClocks {
     /// freed: the next that many frees are already spent.
     debt: usize,
     /// What closing released.
-    pub closed: SyncClock,
+    closed: SyncClock,
 }
 
 impl ChanClocks {
@@ -214,6 +214,21 @@ impl ChanClocks {
         }
         if keep("received_offer_acks") {
             self.acks.insert(msg, SyncClock::released_now());
+        }
+    }
+
+    /// The running task closed the channel (`close()` or dropping the last sender): it
+    /// releases into the close clock.
+    pub fn close(&mut self) {
+        if keep("close") {
+            self.closed.release();
+        }
+    }
+
+    /// The running task's receive saw the channel closed: it acquires the close clock.
+    pub fn close_seen(&mut self) {
+        if keep("close_seen") {
+            self.closed.acquire();
         }
     }
 

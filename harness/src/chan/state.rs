@@ -470,12 +470,12 @@ impl RaceClocks {
     /// Closing releases into the channel's close clock.
     #[inline]
     pub fn close_release(&mut self) {
-        self.with(|c| c.closed.release());
+        self.with(|c| c.close());
     }
 
     /// A receive that sees the channel closed acquires the close clock.
     #[inline]
     pub fn close_acquire(&mut self) {
-        self.with(|c| c.closed.acquire());
+        self.with(|c| c.close_seen());
     }
 }
