@@ -7,6 +7,7 @@
 //! (2 or 3) so that each takes well under a second.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 
 use harness::chan::{self, SendError, TryRecvError, TrySendError};
@@ -766,34 +767,97 @@ fn a_select_receive_meets_a_select_send_parked_on_a_full_buffer_under_loom() {
         .unwrap();
 }
 
-/// Known harness bug, found at the end of session 3 and not fixed yet: a `select!` over a
-/// rendezvous receive and a buffered receive can lose the rendezvous value (the sender's
-/// `send` returns `Ok`, the channel closes, and the select's receive arm yields `None`).
-/// shuttle's random scheduler hits it at execution 56 with the default seed
-/// (`lp1:shuttle:91011496d5b5bb90fbc4cb130005550102`); the same program is the `select!`
-/// doc example, which passes only because its 50 executions miss the schedule. Run it with
-/// `cargo test --test channels -- --ignored select_never_loses`.
+/// A `select!` over a rendezvous receive and a buffered receive gets both values, and the
+/// rendezvous send completes only once the select has received its value (never while the
+/// select went the other way). The sender's task ends after its send, which closes the
+/// rendezvous channel: a closed channel is always ready, so a later select may pick it and
+/// get `None`, which is right only once the value was received. (An earlier version of this
+/// test unwrapped that `None` and was kept ignored as a suspected lost value: the replay of
+/// its failing schedule, `lp1:shuttle:91011496d5b5bb90fbc4cb130005550102`, showed `a7`
+/// already received when the closed channel yielded `None`.)
 #[test]
-#[ignore = "harness bug: select! over a rendezvous and a buffered receive can lose the rendezvous value (shuttle execution 56)"]
 fn select_never_loses_a_rendezvous_value() {
     let result = Check::new("select keeps a rendezvous value")
-        .shuttle(20_000)
-        .pct(5_000, 3)
+        .shuttle(5_000)
+        .pct(2_000, 3)
         .loom()
+        .tokio(50)
         .run(|| async {
             let (a_tx, a_rx) = chan::bounded::<u32>(0);
             let (b_tx, b_rx) = chan::bounded::<&str>(1);
-            task::spawn(async move { a_tx.send(7).await.unwrap() });
+            let sent = Arc::new(AtomicBool::new(false));
+            let sent_by_task = sent.clone();
+            task::spawn(async move {
+                a_tx.send(7).await.unwrap();
+                sent_by_task.store(true, SeqCst);
+            });
             b_tx.send("hi").await.unwrap();
-            let mut got = Vec::new();
+            let mut got: Vec<String> = Vec::new();
+            let mut a_closed = false;
             for _ in 0..2 {
                 harness::select! {
-                    v = a_rx.recv() => got.push(format!("a{}", v.unwrap())),
+                    v = a_rx.recv() => match v {
+                        Some(v) => got.push(format!("a{v}")),
+                        None => {
+                            assert!(
+                                got.iter().any(|g| g == "a7"),
+                                "the rendezvous channel closed but its value never arrived: {got:?}"
+                            );
+                            a_closed = true;
+                        }
+                    },
                     s = b_rx.recv() => got.push(s.unwrap().to_string()),
                 }
+                if !got.iter().any(|g| g == "a7") {
+                    assert!(
+                        !sent.load(SeqCst),
+                        "the rendezvous send returned Ok but the select did not receive it: {got:?}"
+                    );
+                }
+            }
+            if a_closed {
+                got.push(b_rx.recv().await.unwrap().to_string());
             }
             got.sort();
             assert_eq!(got, ["a7", "hi"]);
+        });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+/// The symmetric case: a `select!` whose rendezvous send arm loses to a ready buffered
+/// receive delivers nothing (the receiver parked on the rendezvous channel gets `None` once
+/// the sender is dropped), and one whose send arm wins delivers exactly its value.
+#[test]
+fn select_losing_rendezvous_send_delivers_nothing() {
+    let result = Check::new("select's losing send delivers nothing")
+        .shuttle(5_000)
+        .pct(2_000, 3)
+        .loom()
+        .tokio(50)
+        .run(|| async {
+            let (a_tx, a_rx) = chan::bounded::<u32>(0);
+            let (b_tx, b_rx) = chan::bounded::<&str>(1);
+            b_tx.send("hi").await.unwrap();
+            let taker = task::spawn(async move { a_rx.recv().await });
+            let sent = harness::select! {
+                r = a_tx.send(7) => {
+                    r.unwrap();
+                    true
+                },
+                s = b_rx.recv() => {
+                    assert_eq!(s, Some("hi"));
+                    false
+                },
+            };
+            drop(a_tx);
+            let taken = taker.await.unwrap();
+            assert_eq!(
+                taken,
+                sent.then_some(7),
+                "the receiver's value does not match which arm won (send arm won: {sent})"
+            );
         });
     if let Err(failure) = result {
         panic!("{failure}");

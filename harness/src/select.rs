@@ -20,9 +20,11 @@
 //!     task::spawn(async move { a_tx.send(7).await.unwrap() });
 //!     b_tx.send("hi").await.unwrap();
 //!     let mut got = Vec::new();
-//!     for _ in 0..2 {
+//!     while got.len() < 2 {
 //!         leakproof::select! {
-//!             v = a_rx.recv() => got.push(format!("a{}", v.unwrap())),
+//!             // The sender's task ends after its send, which closes `a`; a closed
+//!             // channel is always ready, with `None`.
+//!             v = a_rx.recv() => got.extend(v.map(|v| format!("a{v}"))),
 //!             s = b_rx.recv() => got.push(s.unwrap().to_string()),
 //!         }
 //!     }
@@ -477,9 +479,14 @@ macro_rules! select {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
+    // default => block,
+    (@arms [$($arms:tt)*] @default [] @slots [$($slots:tt)*]
+        default => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($arms)*] @default [$body] @slots [$($slots)*] $($rest)*)
+    };
     // default => block
     (@arms [$($arms:tt)*] @default [] @slots [$($slots:tt)*]
-        default => $body:block $(,)? $($rest:tt)*) => {
+        default => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@arms [$($arms)*] @default [$body] @slots [$($slots)*] $($rest)*)
     };
     // default => expr,
@@ -487,9 +494,14 @@ macro_rules! __select_parse {
         default => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(@arms [$($arms)*] @default [{ $body }] @slots [$($slots)*] $($($rest)*)?)
     };
+    // pat = fut => block,
+    (@arms [$($arms:tt)*] @default [$($d:tt)*] @slots [($a:ident $i:tt) $($slots:tt)*]
+        $pat:pat = $fut:expr => $body:block , $($rest:tt)*) => {
+        $crate::__select_parse!(@arms [$($arms)* ($a $i ($pat) ($fut) $body)] @default [$($d)*] @slots [$($slots)*] $($rest)*)
+    };
     // pat = fut => block
     (@arms [$($arms:tt)*] @default [$($d:tt)*] @slots [($a:ident $i:tt) $($slots:tt)*]
-        $pat:pat = $fut:expr => $body:block $(,)? $($rest:tt)*) => {
+        $pat:pat = $fut:expr => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@arms [$($arms)* ($a $i ($pat) ($fut) $body)] @default [$($d)*] @slots [$($slots)*] $($rest)*)
     };
     // pat = fut => expr,

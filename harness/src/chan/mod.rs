@@ -78,7 +78,7 @@ fn make<T>(cap: Option<usize>, site: &'static Location<'static>) -> (Sender<T>, 
         id,
         cap,
         created_at: site,
-        state: Lock::new(State::new(cap, exec.is_some())),
+        state: Lock::new_leaf(State::new(cap, exec.is_some())),
         exec,
     });
     (

@@ -1,11 +1,9 @@
 //! The shared core of a channel: buffer, blocked senders' offers, waiting receivers.
 //!
 //! One [`Lock`] guards it all, so every channel operation is a scheduling point under the
-//! model checkers. It is shuttle's own mutex, not a leaf lock (`Lock::new_leaf`): with the
-//! leaf lock the `select!` doc example fails under shuttle (a rendezvous value lost), which
-//! exposed an older `select!` bug that the other lock only hides from that example's 50
-//! executions (see `select_never_loses_a_rendezvous_value` in tests/channels.rs); the leaf
-//! lock comes back once that bug is fixed. The rules follow Go's channels:
+//! model checkers. Under shuttle it is a leaf lock (`Lock::new_leaf`: no critical section
+//! takes another harness lock, touches a backend atomic or yields), one scheduling point per
+//! operation instead of shuttle's mutex with its two. The rules follow Go's channels:
 //!
 //! * A send hands its value straight to the oldest waiting receiver (into the receiver's
 //!   *slot*), else puts it in the buffer if there is room, else waits as an *offer*.
