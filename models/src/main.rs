@@ -129,6 +129,9 @@ enum Command {
         /// Write the same picture as an SVG file.
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Shrink a failing shuttle or PCT schedule to its fewest preemptions first.
+        #[arg(long)]
+        shrink: bool,
     },
 }
 
@@ -264,7 +267,8 @@ fn main() -> ExitCode {
             trace,
             diagram,
             svg,
-        } => replay(&model, &token, trace, diagram, svg.as_deref()),
+            shrink,
+        } => replay(&model, &token, trace, diagram, svg.as_deref(), shrink),
         Command::Corpus {
             cases,
             tokio_runs,
@@ -877,7 +881,14 @@ fn tokens_of(arg: &str) -> Result<Vec<(String, ReplayToken)>, String> {
     }
 }
 
-fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path>) -> ExitCode {
+fn replay(
+    model: &str,
+    arg: &str,
+    trace: bool,
+    draw: bool,
+    svg: Option<&Path>,
+    shrink: bool,
+) -> ExitCode {
     let Some(model) = models::find(model) else {
         return unknown_model(model);
     };
@@ -891,7 +902,10 @@ fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path>) -
     let mut any_failed = false;
     for (text, token) in tokens {
         let record = draw || svg.is_some();
-        let outcome = match catch_replay_error(|| model.replay_with(token, record, trace)) {
+        let outcome = match catch_replay_error(|| match shrink {
+            true => model.replay_shrunk(token, record, trace),
+            false => model.replay_with(token, record, trace),
+        }) {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!("leakproof: {e}");
