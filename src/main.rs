@@ -129,6 +129,9 @@ enum Command {
         /// Write the same picture as an SVG file.
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Shrink a failing shuttle or PCT schedule to its fewest preemptions first.
+        #[arg(long)]
+        shrink: bool,
     },
 }
 
@@ -234,7 +237,8 @@ fn main() -> ExitCode {
             trace,
             diagram,
             svg,
-        } => cli::replay::replay(&model, &token, trace, diagram, svg.as_deref()),
+            shrink,
+        } => cli::replay::replay(&model, &token, trace, diagram, svg.as_deref(), shrink),
         Command::Corpus {
             cases,
             tokio_runs,

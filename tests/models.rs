@@ -4,6 +4,9 @@
 use harness::check::{Checker, FailureKind};
 use models::{Expect, Options};
 
+#[path = "models/shrink.rs"]
+mod shrink;
+
 #[test]
 fn every_model_reaches_its_expected_verdict_under_every_checker() {
     let mut wrong = Vec::new();

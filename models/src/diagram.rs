@@ -100,6 +100,11 @@ fn rows(snap: &Snapshot) -> Vec<Row> {
     rows
 }
 
+/// How many rows the drawing of this execution has (its operations, then the stuck ones).
+pub fn row_count(snap: &Snapshot) -> usize {
+    rows(snap).len()
+}
+
 fn short_file(file: &str) -> &str {
     file.rsplit('/').next().unwrap_or(file)
 }

@@ -169,6 +169,29 @@ impl Model {
         record: bool,
         trace: bool,
     ) -> Result<Stats, Failure> {
+        self.replay_check(token, record, trace, false)
+    }
+
+    /// Replays one execution as [`replay_with`](Model::replay_with) does and, when it fails
+    /// along a shuttle or PCT schedule, shrinks that schedule to the fewest preemptions that
+    /// still fail the same way before reporting it (`leakproof replay MODEL TOKEN --shrink`;
+    /// see `Check::shrink`). A loom token is replayed as it is, and the report says why.
+    pub fn replay_shrunk(
+        &self,
+        token: ReplayToken,
+        record: bool,
+        trace: bool,
+    ) -> Result<Stats, Failure> {
+        self.replay_check(token, record, trace, true)
+    }
+
+    fn replay_check(
+        &self,
+        token: ReplayToken,
+        record: bool,
+        trace: bool,
+        shrink: bool,
+    ) -> Result<Stats, Failure> {
         let size = match token {
             ReplayToken::Loom { .. } | ReplayToken::LoomCheckpoint(_) => Size::Loom,
             ReplayToken::Shuttle { .. } => Size::Full,
@@ -176,7 +199,8 @@ impl Model {
         let check = Check::new(self.name)
             .replay_token(token)
             .record(record)
-            .trace(trace);
+            .trace(trace)
+            .shrink(shrink);
         (self.run)(check, size)
     }
 

@@ -4,7 +4,7 @@
 //! `scripts/bench-results.md`.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race] [leakcheck]
+//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race] [leakcheck] [shrink]
 //! ```
 //!
 //! `bench count WORKLOAD N` runs one workload once for callgrind instead (see `bench/count.rs`
@@ -30,6 +30,8 @@ mod leakcheck;
 mod race;
 #[path = "bench/scale.rs"]
 mod scale;
+#[path = "bench/shrink.rs"]
+mod shrink;
 #[path = "bench/table.rs"]
 mod table;
 
@@ -41,7 +43,15 @@ use std::time::Instant;
 static ALLOC: alloc::Counting = alloc::Counting;
 
 /// The sections, in the order they run.
-const SECTIONS: [&str; 6] = ["channel", "explore", "find", "scale", "race", "leakcheck"];
+const SECTIONS: [&str; 7] = [
+    "channel",
+    "explore",
+    "find",
+    "scale",
+    "race",
+    "leakcheck",
+    "shrink",
+];
 
 /// Options shared by every section.
 pub struct Opts {
@@ -53,7 +63,7 @@ pub struct Opts {
 
 const USAGE: &str = "usage: bench [--quick] [--reps N] [SECTION...]
        bench count WORKLOAD N   (one workload, for callgrind: see scripts/perf-guard.sh)
-sections: channel, explore, find, scale, race, leakcheck (default: all)
+sections: channel, explore, find, scale, race, leakcheck, shrink (default: all)
   --quick    shrink every size for a smoke run
   --reps N   repetitions per measurement, median reported (default 5, 3 with --quick)";
 
@@ -118,6 +128,7 @@ fn main() -> ExitCode {
             "scale" => scale::run(&opts),
             "race" => race::run(&opts),
             "leakcheck" => leakcheck::run(&opts),
+            "shrink" => shrink::run(&opts),
             _ => unreachable!("sections are checked above"),
         };
         eprintln!("{s}: done in {}", table::dur(t0.elapsed()));

@@ -41,7 +41,14 @@ fn tokens_of(arg: &str) -> Result<Vec<(String, ReplayToken)>, String> {
 }
 
 /// Replays; exit status 1 when an execution failed, 2 on bad input.
-pub fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path>) -> ExitCode {
+pub fn replay(
+    model: &str,
+    arg: &str,
+    trace: bool,
+    draw: bool,
+    svg: Option<&Path>,
+    shrink: bool,
+) -> ExitCode {
     let Some(model) = models::find(model) else {
         return unknown_model(model);
     };
@@ -55,7 +62,10 @@ pub fn replay(model: &str, arg: &str, trace: bool, draw: bool, svg: Option<&Path
     let mut any_failed = false;
     for (text, token) in tokens {
         let record = draw || svg.is_some();
-        let outcome = match catch_replay_error(|| model.replay_with(token, record, trace)) {
+        let outcome = match catch_replay_error(|| match shrink {
+            true => model.replay_shrunk(token, record, trace),
+            false => model.replay_with(token, record, trace),
+        }) {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!("leakproof: {e}");

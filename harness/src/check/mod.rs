@@ -31,13 +31,16 @@
 
 mod forward;
 pub mod hunt;
+mod guided;
 mod model;
 mod regress;
 mod report;
 pub mod saved;
+mod shrink;
 mod token;
 mod tokio_run;
 
+pub use shrink::Shrunk;
 pub use token::{ReplayToken, TokenError};
 
 use std::cell::{Cell, RefCell};
@@ -122,6 +125,8 @@ pub struct Failure {
     /// The failing execution's registry when it failed: tasks, pending operations, channels,
     /// and the execution log if [`Check::record`] was on.
     pub snapshot: Box<crate::track::Snapshot>,
+    /// What shrinking did to the schedule, when it was shrunk (see [`Check::shrink`]).
+    pub shrunk: Option<Box<Shrunk>>,
 }
 
 impl fmt::Display for Failure {
@@ -169,6 +174,8 @@ pub struct Stats {
 /// | `LEAKPROOF_TOKIO_TIMEOUT_SECS` | `20` | tokio's watchdog: a body still running then is a deadlock |
 /// | `LEAKPROOF_SEED` | `7844` (0x1ea4) | seed of shuttle's and tokio's randomness |
 /// | `LEAKPROOF_TICK_LIMIT` | `3` | how many times one `time::Ticker` fires per loom or shuttle execution |
+/// | `LEAKPROOF_SHRINK_REPLAYS` | `64` | replays the shrinker may spend on one failure (`0` turns it off; see [`Check::shrink`]) |
+/// | `LEAKPROOF_SHRINK_MS` | `1000` | milliseconds the shrinker may spend on one failure |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Defaults {
     /// Checkers run when none is chosen.
@@ -298,6 +305,7 @@ pub struct Check {
     site: &'static Location<'static>,
     save_regressions: bool,
     regressions_dir: Option<std::path::PathBuf>,
+    shrink: Option<bool>,
 }
 
 impl Check {
@@ -316,6 +324,7 @@ impl Check {
             site: Location::caller(),
             save_regressions: true,
             regressions_dir: None,
+            shrink: None,
         }
     }
 
@@ -403,6 +412,39 @@ impl Check {
         self
     }
 
+    /// Whether a failing schedule is shrunk before it is reported: its preemptions removed in
+    /// batches while it still fails the same way, so that the report, the replay token and
+    /// the diagram show the fewest preemptions found (the report says
+    /// `schedule shrunk from 14 preemptions to 2 (37 replays, 41 ms)`, and
+    /// [`Failure::shrunk`] holds the figures).
+    ///
+    /// On by default for failures that shuttle or PCT find, off for [`replay`](Check::replay)
+    /// unless asked for (`replay(token).shrink(true)` shrinks a saved token). loom's and
+    /// tokio's failures are never shrunk (see README, "Shrinking schedules"). Bounded per
+    /// failure by `LEAKPROOF_SHRINK_REPLAYS` (default 64; 0 turns it off) and
+    /// `LEAKPROOF_SHRINK_MS` (default 1000); when no simpler schedule fails the same way,
+    /// the schedule as found is reported.
+    ///
+    /// ```
+    /// use harness::check::Check;
+    /// use harness::{chan, task};
+    ///
+    /// let failure = Check::new("doc-no-shrink")
+    ///     .shuttle(10)
+    ///     .shrink(false)
+    ///     .run(|| async {
+    ///         let (tx, rx) = chan::bounded::<u8>(0);
+    ///         task::spawn(async move { tx.send(1).await.ok() });
+    ///         std::mem::forget(rx);
+    ///     })
+    ///     .unwrap_err();
+    /// assert!(failure.shrunk.is_none());
+    /// ```
+    pub fn shrink(mut self, on: bool) -> Check {
+        self.shrink = Some(on);
+        self
+    }
+
     /// Seeds shuttle's and tokio's randomness.
     pub fn seed(mut self, seed: u64) -> Check {
         self.seed = Some(seed);
@@ -462,11 +504,13 @@ impl Check {
             loom_checkpoint: self.loom_checkpoint.clone(),
         };
         if let Some(token) = self.replay.clone() {
-            let (st, result) = match model::replay(&ctx, body, token) {
+            let (st, result) = match model::replay(&ctx, body.clone(), token) {
                 Ok(r) => r,
                 Err(e) => raise_replay_error(e),
             };
             stats.push(st);
+            let result = result
+                .map_err(|f| shrink::after(&ctx, &body, f, self.shrink, self.replay.as_ref()));
             return result.map(|_| stats);
         }
         let plans = if self.plans.is_empty() {
@@ -507,7 +551,7 @@ impl Check {
                 self.name
             );
             stats.push(st);
-            result?;
+            result.map_err(|f| shrink::after(&ctx, &body, f, self.shrink, None))?;
         }
         Ok(stats)
     }

@@ -42,6 +42,14 @@ pub(super) enum Sched {
     Random(usize, u64),
     Pct(usize, usize, u64),
     Replay(String),
+    /// The shrinker's candidate: one execution under its scheduler, reported as `checker`'s
+    /// execution number `execution` (see `shrink.rs`).
+    Guided {
+        scheduler: super::guided::Guided,
+        checker: Checker,
+        pct: bool,
+        execution: u64,
+    },
 }
 
 /// One checker's run: the body and what its executions leave behind.
@@ -537,12 +545,17 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let taken = Arc::new(AtomicU64::new(0));
-    let (checker, pct) = match sched {
+    let (checker, pct) = match &sched {
         Sched::Random(..) => (Checker::Shuttle, false),
         Sched::Pct(..) => (Checker::Pct, true),
         Sched::Replay(_) => (Checker::Replay, false),
+        Sched::Guided { checker, pct, .. } => (*checker, *pct),
     };
     let run = new_run(ctx, body, Backend::Shuttle, checker, None);
+    if let Sched::Guided { execution, .. } = &sched {
+        run.executions
+            .store(execution.saturating_sub(1), Ordering::Relaxed);
+    }
     let start = Instant::now();
     let mut config = shuttle_config();
     config.max_steps = shuttle::MaxSteps::FailAfter(ctx.defaults.max_steps);
@@ -577,6 +590,9 @@ where
                         config,
                     )
                     .run(f);
+                }
+                Sched::Guided { scheduler, .. } => {
+                    shuttle::Runner::new(quiet(scheduler), config).run(f);
                 }
             }))
         });

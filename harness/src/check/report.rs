@@ -119,6 +119,7 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         replay: f.replay,
         name: f.name.to_string(),
         snapshot: Box::new(f.snapshot),
+        shrunk: None,
     }
 }
 

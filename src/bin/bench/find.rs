@@ -113,7 +113,7 @@ pub fn run(opts: &Opts) -> Table {
             let start = Instant::now();
             let found: Vec<Option<u64>> = (1..=seeds)
                 .map(|seed| {
-                    let check = Check::new(m.name).seed(seed);
+                    let check = Check::new(m.name).seed(seed).shrink(false);
                     let check = match checker {
                         Checker::Pct => check.pct(iterations, depth),
                         _ => check.shuttle(iterations),
