@@ -426,8 +426,8 @@ impl Check {
     /// the schedule as found is reported.
     ///
     /// ```
-    /// use harness::check::Check;
-    /// use harness::{chan, task};
+    /// use leakproof::check::Check;
+    /// use leakproof::{chan, task};
     ///
     /// let failure = Check::new("doc-no-shrink")
     ///     .shuttle(10)

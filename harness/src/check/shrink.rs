@@ -24,8 +24,8 @@ use super::{env_or, Checker, Failure, FailureKind, ReplayToken};
 /// What shrinking did to a failure's schedule (see [`Check::shrink`](super::Check::shrink)).
 ///
 /// ```
-/// use harness::check::Check;
-/// use harness::{chan, task};
+/// use leakproof::check::Check;
+/// use leakproof::{chan, task};
 ///
 /// // A leak in every schedule: whatever preemptions the random schedule had, none is needed.
 /// let failure = Check::new("doc-shrunk")
