@@ -373,6 +373,7 @@ mod tests {
             replay: Some(token.into()),
             name: "x".into(),
             snapshot: Default::default(),
+            shrunk: None,
         }
     }
 
