@@ -25,6 +25,7 @@
 
 mod model;
 mod report;
+pub mod stderr;
 mod token;
 mod tokio_run;
 
@@ -405,6 +406,17 @@ impl Check {
         Fut: Future<Output = ()> + 'static,
     {
         crate::rt::panic::install_hook();
+        if crate::rt::exec::current().is_some() {
+            let outer = RUNNING_CHECK.with(|r| r.borrow().clone());
+            panic!(
+                "leakproof: Check::run called inside the body of check {}: checks do not nest (the \
+                 inner one would run its executions inside one execution of the outer one); run \
+                 check \"{}\" on its own",
+                outer.map_or_else(|| "another check".to_string(), |o| format!("\"{o}\"")),
+                self.name
+            );
+        }
+        let _running = RunningCheck::enter(&self.name);
         let defaults = Defaults::from_env();
         let body = Arc::new(body);
         let seed = self.seed.unwrap_or(defaults.seed);
@@ -467,6 +479,27 @@ impl Check {
             result?;
         }
         Ok(stats)
+    }
+}
+
+thread_local! {
+    /// The name of the check `Check::run` runs on this thread (for a nested call's message).
+    static RUNNING_CHECK: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Names the check running on this thread until dropped.
+struct RunningCheck(Option<String>);
+
+impl RunningCheck {
+    fn enter(name: &str) -> RunningCheck {
+        RunningCheck(RUNNING_CHECK.with(|r| r.borrow_mut().replace(name.to_string())))
+    }
+}
+
+impl Drop for RunningCheck {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        RUNNING_CHECK.with(|r| *r.borrow_mut() = previous);
     }
 }
 
