@@ -407,6 +407,21 @@ where
             raise_if_modelled(Some(e));
         }
     }
+    if let Some(e) = &exec {
+        if e.backend == Backend::Shuttle && e.spawned() >= SHUTTLE_MAX_TASKS as u64 {
+            e.record(Finding {
+                kind: FailureKind::Panic,
+                text: format!(
+                    "too many tasks for shuttle: spawning \"{}\" at {site} would make {} spawned tasks in one \
+                     execution, and leakproof allows shuttle {SHUTTLE_MAX_TASKS} (each live task has its own \
+                     mapped stack, and the system's limit on mappings would crash the process); shrink the model",
+                    name.clone().unwrap_or_else(|| format!("task-{id}")),
+                    SHUTTLE_MAX_TASKS + 1,
+                ),
+            });
+            raise_if_modelled(Some(e));
+        }
+    }
     let core = Arc::new(Core {
         id,
         // No task holds it across a scheduling point: a leaf lock.
@@ -453,6 +468,10 @@ where
 
 /// How many tasks loom can run besides the body.
 pub(crate) const LOOM_MAX_TASKS: usize = 4;
+
+/// How many tasks one shuttle execution may spawn: shuttle gives each live task a mapped
+/// stack (two mappings with its guard page), and Linux allows about 65,000 mappings.
+pub(crate) const SHUTTLE_MAX_TASKS: usize = 10_000;
 
 /// Yields to the scheduler, letting other tasks run (a scheduling point under the checkers).
 pub async fn yield_now() {

@@ -1,5 +1,5 @@
-//! The subcommands (one file each), the table and JSON output, the work queue they share, and
-//! the filter that keeps shuttle's own stderr lines out of the output.
+//! The subcommands (one file each), the table and JSON output, and the work queue they share;
+//! `quiet` is the library's filter that keeps shuttle's own stderr lines out of the output.
 
 pub mod check;
 pub mod corpus;
@@ -7,8 +7,9 @@ pub mod hunt;
 pub mod list;
 pub mod output;
 pub mod queue;
-pub mod quiet;
 pub mod replay;
+
+pub use harness::check::stderr as quiet;
 
 use std::process::ExitCode;
 

@@ -37,6 +37,7 @@ mod regress;
 mod report;
 pub mod saved;
 mod shrink;
+pub mod stderr;
 mod token;
 mod tokio_run;
 
@@ -482,6 +483,17 @@ impl Check {
         Fut: Future<Output = ()> + 'static,
     {
         crate::rt::panic::install_hook();
+        if crate::rt::exec::current().is_some() {
+            let outer = RUNNING_CHECK.with(|r| r.borrow().clone());
+            panic!(
+                "leakproof: Check::run called inside the body of check {}: checks do not nest (the \
+                 inner one would run its executions inside one execution of the outer one); run \
+                 check \"{}\" on its own",
+                outer.map_or_else(|| "another check".to_string(), |o| format!("\"{o}\"")),
+                self.name
+            );
+        }
+        let _running = RunningCheck::enter(&self.name);
         regress::run(self, Arc::new(body))
     }
 
@@ -554,6 +566,27 @@ impl Check {
             result.map_err(|f| shrink::after(&ctx, &body, f, self.shrink, None))?;
         }
         Ok(stats)
+    }
+}
+
+thread_local! {
+    /// The name of the check `Check::run` runs on this thread (for a nested call's message).
+    static RUNNING_CHECK: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Names the check running on this thread until dropped.
+struct RunningCheck(Option<String>);
+
+impl RunningCheck {
+    fn enter(name: &str) -> RunningCheck {
+        RunningCheck(RUNNING_CHECK.with(|r| r.borrow_mut().replace(name.to_string())))
+    }
+}
+
+impl Drop for RunningCheck {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        RUNNING_CHECK.with(|r| *r.borrow_mut() = previous);
     }
 }
 

@@ -623,8 +623,7 @@ where
             if let Some(e) = run.last.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
                 e.torn_down.store(true, Ordering::Release);
             }
-            let why = msg.lines().next().unwrap_or_default().to_string();
-            return (stats, Ok(()), ReplayOutcome::Mismatch(why));
+            return (stats, Ok(()), ReplayOutcome::Mismatch(mismatch_cause(&msg)));
         }
     }
     let failure = result.err().map(|payload| {
@@ -640,6 +639,19 @@ where
     });
     let followed = ReplayOutcome::Followed(taken.load(Ordering::Relaxed) as usize);
     (stats, failure.map_or(Ok(()), Err), followed)
+}
+
+/// What shuttle's replay said when a schedule stopped fitting, in one short line: its first
+/// line, without the Debug dump of every runnable task that shuttle appends to "scheduled
+/// task is not runnable" (thousands of characters, useless to a reader).
+fn mismatch_cause(msg: &str) -> String {
+    const MAX: usize = 200;
+    let line = msg.lines().next().unwrap_or_default();
+    let line = line.split(", but choices were").next().unwrap_or(line);
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    }
 }
 
 /// Runs the one execution a token names; a token that names no execution of this body, or

@@ -98,9 +98,15 @@ impl ReplayToken {
                         path.display()
                     ))
                 })?;
-                if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+                let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
                     return Err(bad(format!(
                         "{} is not a loom checkpoint (not JSON)",
+                        path.display()
+                    )));
+                };
+                if let Err(why) = check_loom_path(&json) {
+                    return Err(bad(format!(
+                        "{} is not a loom checkpoint this loom can replay: {why}",
                         path.display()
                     )));
                 }
@@ -188,6 +194,140 @@ fn valid_schedule(s: &str) -> bool {
         steps += 1;
     }
     shuttle_engine::scheduler::serialization::deserialize_schedule(s).is_some()
+}
+
+/// loom's thread limit (`loom::MAX_THREADS`): a schedule branch has one state per thread.
+const LOOM_MAX_THREADS: usize = 5;
+/// How many values a load branch of loom's path holds (loom's `MAX_ATOMIC_HISTORY`).
+const LOOM_MAX_ATOMIC_HISTORY: usize = 7;
+
+/// Checks the shape and the ranges of a loom checkpoint (loom's serialized execution path),
+/// which loom itself trusts: it unwraps the decoding and indexes with the numbers it holds,
+/// so a damaged or hand-edited file would make it panic inside its own code, or replay a
+/// different execution, instead of saying what is wrong.
+fn check_loom_path(json: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    let uint = |v: &Value, what: &str| {
+        v.as_u64()
+            .ok_or_else(|| format!("{what} is not a non-negative integer"))
+    };
+    let boolean = |v: &Value, what: &str| {
+        v.as_bool()
+            .map(|_| ())
+            .ok_or_else(|| format!("{what} is not true or false"))
+    };
+    let path = json.as_object().ok_or("it is not a JSON object")?;
+    let field = |name: &str| path.get(name).ok_or_else(|| format!("no `{name}` field"));
+    match field("preemption_bound")? {
+        Value::Null => {}
+        v => {
+            if uint(v, "`preemption_bound`")? > u64::from(u8::MAX) {
+                return Err("`preemption_bound` is over 255".into());
+            }
+        }
+    }
+    for name in ["exploring", "skipping", "exploring_on_start"] {
+        boolean(field(name)?, &format!("`{name}`"))?;
+    }
+    let entries = field("branches")?
+        .get("entries")
+        .and_then(Value::as_array)
+        .ok_or("`branches.entries` is not a list")?;
+    let pos = uint(field("pos")?, "`pos`")?;
+    if pos > entries.len() as u64 {
+        return Err(format!(
+            "`pos` is {pos}, past its {} branches",
+            entries.len()
+        ));
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        let at = |what: &str| format!("branch {i}: {what}");
+        let (kind, b) = entry
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.iter().next())
+            .filter(|(k, _)| ["Schedule", "Load", "Spurious"].contains(&k.as_str()))
+            .ok_or_else(|| at("not one of Schedule, Load or Spurious"))?;
+        boolean(
+            b.get("exploring").unwrap_or(&Value::Null),
+            &at("`exploring`"),
+        )?;
+        match kind.as_str() {
+            "Schedule" => {
+                let threads = b
+                    .get("threads")
+                    .and_then(Value::as_array)
+                    .filter(|t| t.len() == LOOM_MAX_THREADS)
+                    .ok_or_else(|| at(&format!("`threads` is not a list of {LOOM_MAX_THREADS}")))?;
+                for t in threads {
+                    let known = ["Disabled", "Skip", "Yield", "Pending", "Active", "Visited"];
+                    if !t.as_str().is_some_and(|t| known.contains(&t)) {
+                        return Err(at(&format!("unknown thread state {t}")));
+                    }
+                }
+                if uint(
+                    b.get("preemptions").unwrap_or(&Value::Null),
+                    &at("`preemptions`"),
+                )? > u64::from(u8::MAX)
+                {
+                    return Err(at("`preemptions` is over 255"));
+                }
+                match b.get("initial_active").unwrap_or(&Value::Null) {
+                    Value::Null => {}
+                    v => {
+                        let t = uint(v, &at("`initial_active`"))?;
+                        if t >= LOOM_MAX_THREADS as u64 {
+                            return Err(at(&format!(
+                                "`initial_active` is thread {t}, and loom has {LOOM_MAX_THREADS}"
+                            )));
+                        }
+                    }
+                }
+                match b.get("prev").unwrap_or(&Value::Null) {
+                    Value::Null => {}
+                    v => {
+                        let prev =
+                            uint(v.get("index").unwrap_or(&Value::Null), &at("`prev.index`"))?;
+                        let is_schedule =
+                            |j: u64| j < i as u64 && entries[j as usize].get("Schedule").is_some();
+                        if !is_schedule(prev) {
+                            return Err(at(&format!(
+                                "`prev` is branch {prev}, not an earlier schedule branch"
+                            )));
+                        }
+                    }
+                }
+            }
+            "Load" => {
+                let values = b
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .filter(|v| v.len() == LOOM_MAX_ATOMIC_HISTORY)
+                    .ok_or_else(|| {
+                        at(&format!(
+                            "`values` is not a list of {LOOM_MAX_ATOMIC_HISTORY}"
+                        ))
+                    })?;
+                for v in values {
+                    if uint(v, &at("a value"))? > u64::from(u8::MAX) {
+                        return Err(at("a value is over 255"));
+                    }
+                }
+                let len = uint(b.get("len").unwrap_or(&Value::Null), &at("`len`"))?;
+                let pos = uint(b.get("pos").unwrap_or(&Value::Null), &at("`pos`"))?;
+                if len == 0 || len > LOOM_MAX_ATOMIC_HISTORY as u64 || pos >= len {
+                    return Err(at(&format!(
+                        "load `pos` {pos} / `len` {len} out of range (1 to {LOOM_MAX_ATOMIC_HISTORY} values)"
+                    )));
+                }
+            }
+            "Spurious" => {
+                boolean(b.get("spur").unwrap_or(&Value::Null), &at("`spur`"))?;
+            }
+            other => return Err(at(&format!("unknown branch kind `{other}`"))),
+        }
+    }
+    Ok(())
 }
 
 fn truncate(s: &str) -> String {

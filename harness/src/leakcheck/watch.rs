@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tracing::dispatcher::DefaultGuard;
 use tracing::Dispatch;
 
-use super::layer::{self, TaskSpan, TokioTaskLayer};
+use super::layer::{TaskSpan, TokioTaskLayer};
 use super::report::{LeakReport, LeakedTask, SlowPoll, TaskState};
 use super::LeakCheck;
 
@@ -129,7 +129,7 @@ impl Shared {
                             busy_since: None,
                             polls: 0,
                             last_poll_end: None,
-                            span: layer::tasks()
+                            span: super::layer::tasks()
                                 .get(&task_id(meta.id()))
                                 .map(|t| Arc::clone(t.value())),
                         },

@@ -1,4 +1,5 @@
-//! Keeps shuttle's own stderr lines out of leakproof's output.
+//! Keeps shuttle's own stderr lines out of leakproof's output (for binaries that run checks:
+//! the `leakproof` CLI, a user's own runner).
 //!
 //! shuttle prints a few lines with `eprintln!` whenever an execution fails, whatever its
 //! configuration says; leakproof reports every failure itself (with a replay token), so these
@@ -6,6 +7,17 @@
 //! at a pipe and a thread copies every line from it to the real stderr except shuttle's;
 //! the filter is removed, and everything still in the pipe copied, when it is dropped (also
 //! while a panic unwinds). Only whole lines that start like one of shuttle's are dropped.
+//! Install it once, at the start of `main`, before other threads run (it swaps descriptor 2
+//! for the whole process), and leave it out while tracing (shuttle's lines belong to a trace).
+//!
+//! Under `cargo test`, libtest captures each test's output before it reaches descriptor 2 and
+//! shows it only for a failing test; a test binary with `harness = false` can install the
+//! filter in its `main` like any other binary.
+//!
+//! ```no_run
+//! let _filter = harness::check::stderr::Filter::install();
+//! // run checks: shuttle's own lines no longer reach stderr
+//! ```
 
 use std::sync::OnceLock;
 

@@ -1,0 +1,353 @@
+//! Faults the harness must survive (issue 14): each gets a verdict or a clear error that
+//! names its cause, under every checker that applies; never an abort, a silent hang, a
+//! double panic, lost results, or a report that blames the wrong task.
+//!
+//! Two more faults are tested in tests/checks.rs: a `RaceCell` used outside any check
+//! (`a_race_cell_used_outside_any_check_is_plain_memory`) and a replay token pasted with
+//! whitespace or cut short (`a_token_pasted_with_whitespace_or_cut_short_is_replayed_or_refused_clearly`).
+
+use std::time::Duration;
+
+use harness::check::{
+    catch_replay_error, Check, Checker, FailureKind, ReplayErrorKind, ReplayToken,
+};
+use harness::{chan, task};
+
+/// One check per checker (loom, shuttle random, shuttle PCT, tokio).
+fn each_checker(name: &str) -> Vec<Check> {
+    vec![
+        Check::new(name).loom(),
+        Check::new(name).shuttle(20),
+        Check::new(name).pct(20, 3),
+        Check::new(name).tokio(2),
+    ]
+}
+
+/// Panics when dropped (unless the thread is already panicking: that would abort).
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{} panicked in Drop", self.0);
+        }
+    }
+}
+
+/// A task left blocked when the body returns is torn down with the execution: its future is
+/// dropped then, and a value it holds panics in `Drop`. The verdict is still the leak,
+/// naming the task, under every checker; the drop's panic aborts nothing.
+#[test]
+fn a_panic_in_drop_at_teardown_leaves_the_leak_verdict() {
+    for check in each_checker("drop panics at teardown") {
+        let f = check
+            .run(|| async {
+                let (tx, rx) = chan::bounded::<u8>(0);
+                task::spawn_named("holder", async move {
+                    let _bomb = PanicOnDrop("holder's value");
+                    let _ = rx.recv().await; // blocked for good: tx is kept below
+                });
+                task::yield_now().await;
+                std::mem::forget(tx);
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Leak, "{}: {}", f.checker, f.report);
+        assert!(f.report.contains("\"holder\""), "{}", f.report);
+        assert!(f.report.contains("[chan recv]"), "{}", f.report);
+    }
+}
+
+/// A task whose value panics in `Drop` as the task ends normally: a panic in that task,
+/// named as such, under every checker.
+#[test]
+fn a_panic_in_drop_when_a_task_ends_is_that_tasks_panic() {
+    for check in each_checker("drop panics at task end") {
+        let f = check
+            .run(|| async {
+                let t = task::spawn_named("dropper", async {
+                    let _bomb = PanicOnDrop("dropper's value");
+                    task::yield_now().await;
+                });
+                let _ = t.await;
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic, "{}: {}", f.checker, f.report);
+        assert!(
+            f.report.contains("dropper's value panicked in Drop"),
+            "{}",
+            f.report
+        );
+        assert!(f.report.contains("\"dropper\""), "{}", f.report);
+    }
+}
+
+/// A panic in the handler of a `select!` arm is a panic of the task that ran the select,
+/// with the message first, under every checker.
+#[test]
+fn a_panic_inside_a_select_arm_is_reported_as_that_tasks_panic() {
+    for check in each_checker("select arm panics") {
+        let f = check
+            .run(|| async {
+                let (tx, rx) = chan::bounded::<u8>(1);
+                let (_keep, never) = chan::bounded::<u8>(0);
+                let t = task::spawn_named("selector", async move {
+                    harness::select! {
+                        v = rx.recv() => panic!("arm got {v:?}"),
+                        _ = never.recv() => {}
+                    }
+                });
+                tx.send(3).await.unwrap();
+                let _ = t.await;
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic, "{}: {}", f.checker, f.report);
+        assert!(f.report.contains("arm got Some(3)"), "{}", f.report);
+        assert!(f.report.contains("\"selector\""), "{}", f.report);
+    }
+}
+
+/// A check run inside another check's body is refused with a clear message, as a panic of
+/// the outer check's body, under every checker.
+#[test]
+fn a_check_inside_a_check_is_refused_clearly() {
+    for check in each_checker("outer") {
+        let f = check
+            .run(|| async {
+                let _ = Check::new("inner").shuttle(1).run(|| async {});
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic, "{}: {}", f.checker, f.report);
+        assert!(
+            f.report
+                .contains("Check::run called inside the body of check \"outer\""),
+            "{}",
+            f.report
+        );
+    }
+}
+
+/// A model that spawns 100,000 tasks under shuttle (each live task has its own mapped stack,
+/// and the machine allows about 65,000 mappings) gets a clear "too many tasks" verdict (a
+/// panic of the model, as loom's limit of 4 tasks is).
+#[test]
+fn a_hundred_thousand_shuttle_tasks_is_too_many_tasks_not_a_crash() {
+    // shuttle's random and PCT schedulers share the limit (one backend): one run suffices.
+    {
+        let f = Check::new("100k")
+            .shuttle(1)
+            .run(|| async {
+                let (_tx, rx) = chan::bounded::<u8>(0);
+                let rx = std::sync::Arc::new(rx);
+                for _ in 0..100_000 {
+                    let rx = rx.clone();
+                    task::spawn(async move {
+                        let _ = rx.recv().await;
+                    });
+                }
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+        assert!(
+            f.report.contains("too many tasks for shuttle"),
+            "{}",
+            f.report
+        );
+    }
+}
+
+/// A spawned task that spins without ever reaching a scheduling point, on tokio: the body
+/// waiting for it gets the watchdog's deadlock verdict, and the spinning worker thread is
+/// left behind rather than hanging the check.
+#[test]
+fn a_task_that_never_yields_on_tokio_gets_the_watchdog_verdict() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    std::env::set_var("LEAKPROOF_TOKIO_TIMEOUT_SECS", "1");
+    let f = Check::new("spinner")
+        .tokio(1)
+        .run(move || {
+            let s = s.clone();
+            async move {
+                let t = task::spawn_named("spinner", async move {
+                    // No scheduling point: a tight loop, ended only by the test's flag
+                    // (a real spin would run until the process exits).
+                    while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+                let _ = t.await;
+            }
+        })
+        .unwrap_err();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(f.kind, FailureKind::Deadlock, "{}", f.report);
+    assert!(f.report.contains("the watchdog fired"), "{}", f.report);
+    assert_eq!(f.checker, Checker::Tokio);
+}
+
+/// A task that blocks its OS thread for a while (a `std::thread::sleep`) and then ends is no
+/// failure under any checker: blocking is slow, not wrong.
+#[test]
+fn a_task_that_sleeps_its_thread_and_ends_passes_every_checker() {
+    for check in each_checker("thread sleep") {
+        let name = format!("{check:?}");
+        check
+            .run(|| async {
+                let t = task::spawn_named("sleeper", async {
+                    std::thread::sleep(Duration::from_millis(2));
+                });
+                t.await.unwrap();
+            })
+            .unwrap_or_else(|f| panic!("{name}: {}", f.report));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad replay input: a clear error, never a verdict about some other execution.
+
+/// The body's message must come first; the spawned task's sometimes does.
+async fn order_violation() {
+    let (tx, rx) = chan::unbounded::<&'static str>();
+    let tx2 = tx.clone();
+    let h = task::spawn_named("late", async move {
+        tx2.send("task").await.unwrap();
+    });
+    tx.send("body").await.unwrap();
+    let _ = h.await;
+    let first = rx.recv().await.unwrap();
+    assert_eq!(first, "body", "the body's message must come first");
+}
+
+/// An edit of a loom checkpoint's JSON.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
+/// A loom checkpoint whose numbers are out of range (a damaged or hand-edited file) is
+/// refused when its token is parsed, saying which number is wrong; loom would panic inside
+/// its own code or replay another execution.
+#[test]
+fn a_loom_checkpoint_out_of_range_is_refused_clearly() {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("leakproof-faults-loom-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let f = Check::new("order")
+        .loom()
+        .loom_checkpoint(&path)
+        .run(order_violation)
+        .unwrap_err();
+    assert!(
+        f.execution > 1,
+        "loom finds this one after its first execution"
+    );
+    let token = format!("lp1:loom-file:{}", path.display());
+    ReplayToken::parse(&token).expect("the checkpoint loom wrote is accepted");
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let schedule = good["branches"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| e.get("Schedule").is_some())
+        .expect("the path has a schedule branch");
+    let edits: Vec<(&str, Edit)> = vec![
+        ("`pos` is 999", Box::new(|v| v["pos"] = 999.into())),
+        (
+            "`initial_active` is thread 9",
+            Box::new(move |v| {
+                v["branches"]["entries"][schedule]["Schedule"]["initial_active"] = 9.into()
+            }),
+        ),
+        (
+            "unknown thread state",
+            Box::new(move |v| {
+                v["branches"]["entries"][schedule]["Schedule"]["threads"][0] = "Gone".into()
+            }),
+        ),
+        (
+            "`threads` is not a list of 5",
+            Box::new(move |v| {
+                v["branches"]["entries"][schedule]["Schedule"]["threads"] =
+                    serde_json::json!(["Active"])
+            }),
+        ),
+        (
+            "not one of Schedule, Load or Spurious",
+            Box::new(|v| v["branches"]["entries"][0] = serde_json::json!({"Jump": {}})),
+        ),
+        (
+            "no `branches` field",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("branches");
+            }),
+        ),
+    ];
+    let bad = dir.join(format!(
+        "leakproof-faults-loom-bad-{}.json",
+        std::process::id()
+    ));
+    for (why, edit) in edits {
+        let mut v = good.clone();
+        edit(&mut v);
+        std::fs::write(&bad, v.to_string()).unwrap();
+        let err = ReplayToken::parse(&format!("lp1:loom-file:{}", bad.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid replay token"), "{err}");
+        assert!(
+            err.contains("is not a loom checkpoint this loom can replay"),
+            "{err}"
+        );
+        assert!(err.contains(why), "expected `{why}` in: {err}");
+    }
+    let _ = std::fs::remove_file(&bad);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A shuttle token replayed on a body it does not fit is a stale-token error whose message
+/// is one short line of shuttle's cause, not shuttle's dump of every runnable task.
+#[test]
+fn a_stale_token_message_is_short() {
+    let f = Check::new("order")
+        .shuttle(500)
+        .run(order_violation)
+        .unwrap_err();
+    let token = f.replay.unwrap();
+    // One task only: the schedule's steps for the spawned task cannot be followed.
+    let err = catch_replay_error(|| {
+        Check::new("lonely").replay(&token).run(|| async {
+            for _ in 0..20 {
+                task::yield_now().await;
+            }
+        })
+    })
+    .unwrap_err();
+    assert_eq!(err.kind, ReplayErrorKind::Stale, "{err}");
+    assert!(err.message.contains("hunt a fresh one"), "{err}");
+    assert!(!err.message.contains("choices were"), "{err}");
+    assert!(!err.message.contains('\n'), "{err}");
+    assert!(
+        err.message.len() < 600,
+        "{} chars: {err}",
+        err.message.len()
+    );
+}
+
+/// shuttle's own stderr lines are recognised by the library's filter (which the CLI and a
+/// user's own runner install); leakproof's lines and a user's are not.
+#[test]
+fn the_stderr_filter_knows_shuttles_lines_from_everyone_elses() {
+    use harness::check::stderr::is_shuttle_noise;
+    for noise in [
+        "Test deadlocked, and SHUTTLE_CAPTURE_BACKTRACE is not set, so no backtrace\n",
+        "test panicked in task 'main-thread'\n",
+        "Task failed, serializing schedule\n",
+    ] {
+        assert!(is_shuttle_noise(noise.as_bytes()), "{noise}");
+    }
+    for kept in [
+        "leakproof: deadlock in check \"x\"\n",
+        "my test panicked in task 'main-thread'\n",
+        "thread 'main' panicked at src/lib.rs:1:1:\n",
+    ] {
+        assert!(!is_shuttle_noise(kept.as_bytes()), "{kept}");
+    }
+}
