@@ -772,7 +772,7 @@ fn a_select_receive_meets_a_select_send_parked_on_a_full_buffer_under_loom() {
 /// shuttle's random scheduler hits it at execution 56 with the default seed
 /// (`lp1:shuttle:91011496d5b5bb90fbc4cb130005550102`); the same program is the `select!`
 /// doc example, which passes only because its 50 executions miss the schedule. Run it with
-/// `cargo test --test channels -- --ignored select_never_loses`.
+/// `cargo test --test suite -- --ignored channels::select_never_loses`.
 #[test]
 #[ignore = "harness bug: select! over a rendezvous and a buffered receive can lose the rendezvous value (shuttle execution 56)"]
 fn select_never_loses_a_rendezvous_value() {
