@@ -8,9 +8,9 @@ edges=(take_slot debt hand_over sent handed handed_rendezvous handed_buffered re
        refilled send_completed receiver_waits received_buffered received_buffered_frees
        received_offer received_offer_acks received_handed close close_seen)
 [ "$#" -gt 0 ] && edges=("$@")
-cargo test -q --features harness/mutants --test race --no-run 2>&1 | tail -3
+cargo test -q --features harness/mutants --test suite --no-run 2>&1 | tail -3
 for e in "${edges[@]}"; do
-    out=$(LEAKPROOF_MUTANT="$e" cargo test -q --features harness/mutants --test race 2>&1)
+    out=$(LEAKPROOF_MUTANT="$e" cargo test -q --features harness/mutants --test suite race:: 2>&1)
     failed=$(printf '%s\n' "$out" | sed -n 's/^    \([a-z_:]*\)$/\1/p' | tr '\n' ' ')
     if [ -n "$failed" ]; then
         echo "edge $e: caught by $failed"

@@ -12,8 +12,8 @@ use harness::check::FailureKind;
 use harness::tokio::sync::broadcast;
 use harness::tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+use super::sync_support::{each_checker, pending, ready, spawn};
 use crate::common::{check_all, expect_failure, ALL};
-use crate::sync_support::{each_checker, pending, ready, spawn};
 
 macro_rules! assert_recv {
     ($e:expr) => {

@@ -32,7 +32,7 @@ use harness::chan::{self, Receiver, SendError, Sender, TryRecvError, TrySendErro
 use harness::check::{Check, Checker, Failure, FailureKind};
 use harness::task;
 
-mod common;
+use crate::common;
 
 use common::{yield_a_few, Tally};
 

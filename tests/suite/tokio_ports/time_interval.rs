@@ -12,8 +12,8 @@ use std::future::poll_fn;
 use harness::tokio;
 use harness::tokio::time::{self, Duration, Instant, Interval, MissedTickBehavior};
 
+use super::support::{self, spawn};
 use crate::assert_ready;
-use crate::support::{self, spawn};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -8,7 +8,7 @@ use harness::tokio;
 use harness::tokio::sync::oneshot;
 use harness::tokio::sync::oneshot::error::TryRecvError;
 
-use crate::support::{self, spawn};
+use super::support::{self, spawn};
 use crate::{
     assert_err, assert_ok, assert_pending, assert_ready, assert_ready_err, assert_ready_ok,
 };

@@ -14,7 +14,7 @@ use harness::chan::{self, SendError, TryRecvError, TrySendError};
 use harness::check::{Check, FailureKind};
 use harness::task;
 
-mod common;
+use crate::common;
 
 use common::{yield_a_few, Tally};
 

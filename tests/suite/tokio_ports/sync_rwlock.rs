@@ -7,8 +7,8 @@ use std::sync::Arc;
 use harness::check::FailureKind;
 use harness::tokio::sync::{Barrier, RwLock, RwLockWriteGuard};
 
+use super::sync_support::{each_checker, pending, ready, spawn};
 use crate::common::{check_all, expect_failure, yield_a_few, ALL};
-use crate::sync_support::{each_checker, pending, ready, spawn};
 
 #[test]
 fn into_inner() {

@@ -10,8 +10,8 @@ use std::task::{Context, Wake, Waker};
 use harness::check::FailureKind;
 use harness::tokio::sync::Notify;
 
+use super::sync_support::{each_checker, pending, ready, spawn};
 use crate::common::{check_all, expect_failure, ALL};
-use crate::sync_support::{each_checker, pending, ready, spawn};
 
 #[test]
 fn notify_notified_one() {

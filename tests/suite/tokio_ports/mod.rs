@@ -4,9 +4,6 @@
 //! applies. README ("Checking tokio code") gives the tally per file and why each left-out test
 //! is left out.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod attribute;
 mod support;
 mod sync_support;

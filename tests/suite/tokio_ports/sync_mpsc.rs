@@ -7,7 +7,7 @@ use harness::tokio;
 use harness::tokio::sync::mpsc;
 use harness::tokio::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
 
-use crate::support::{self, spawn};
+use super::support::{self, spawn};
 use crate::{
     assert_err, assert_ok, assert_pending, assert_ready, assert_ready_err, assert_ready_ok,
 };

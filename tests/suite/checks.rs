@@ -83,7 +83,7 @@ fn a_panic_in_a_spawned_task_is_a_panic_under_every_checker() {
             f.report
         );
         assert!(
-            f.report.contains("panicked at tests/checks.rs:"),
+            f.report.contains("panicked at tests/suite/checks.rs:"),
             "{}",
             f.report
         );

@@ -10,8 +10,8 @@ use harness::check::FailureKind;
 use harness::time::{sleep, timeout};
 use harness::tokio::sync::{Mutex, Notify};
 
+use super::sync_support::{each_checker, pending, ready, spawn};
 use crate::common::{check_all, expect_failure, ALL};
-use crate::sync_support::{each_checker, pending, ready, spawn};
 
 #[test]
 fn straight_execution() {

@@ -23,7 +23,7 @@ use harness::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Order
 use harness::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
 use harness::{chan, task, track};
 
-mod common;
+use crate::common;
 
 use common::{check_all, expect_failure, yield_a_few, ALL};
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use harness::tokio;
 use harness::tokio::sync::oneshot;
 
-use crate::support::{self, spawn};
+use super::support::{self, spawn};
 use crate::{assert_pending, assert_ready};
 
 #[tokio::test(check = support::light)]

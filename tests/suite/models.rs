@@ -188,7 +188,7 @@ fn unbounded_spawn_report_gives_the_live_task_count() {
 
 #[test]
 fn pipeline_leak_names_the_blocked_stage_and_its_channel() {
-    let src = include_str!("../patterns/src/pipeline.rs");
+    let src = include_str!("../../patterns/src/pipeline.rs");
     let anchor = "pub fn square(input";
     let send = line_after(src, anchor, "let _ = o.tx.send(n * n).await;");
     let made = line_after(src, anchor, "let out = link(capacity);");
@@ -220,9 +220,9 @@ fn pipeline_leak_names_the_blocked_stage_and_its_channel() {
 
 #[test]
 fn closed_send_reports_name_the_sender_and_where_the_channel_was_closed() {
-    let fan_in = include_str!("../patterns/src/fan_in.rs");
+    let fan_in = include_str!("../../patterns/src/fan_in.rs");
     let producer_close = line_after(fan_in, "pub async fn merge_each_closes", "tx.close();");
-    let pool = include_str!("../patterns/src/worker_pool.rs");
+    let pool = include_str!("../../patterns/src/worker_pool.rs");
     let pool_close = line_after(pool, "async fn pool<", "results_tx.close();");
     for (name, sender, closed_at) in [
         (
@@ -308,7 +308,7 @@ fn select_recv_arm_sees_close_after_buffered_values_under_loom() {
 
 #[test]
 fn racy_count_report_names_two_workers_and_the_cell() {
-    let src = include_str!("../patterns/src/worker_pool.rs");
+    let src = include_str!("../../patterns/src/worker_pool.rs");
     let update = line_after(src, "pub async fn count_jobs_racy", "c.set(c.get() + 1);");
     let model = models::find("worker-pool/count-racy").unwrap();
     for checker in ALL {

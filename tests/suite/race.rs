@@ -91,10 +91,10 @@ fn concurrent_writes_race() {
         assert!(r.contains("previous write by task"), "{r}");
         assert!(r.contains("\"writer\""), "names the spawned task: {r}");
         assert!(
-            r.contains("\"writer\" spawned at:\n    tests/race.rs:"),
+            r.contains("\"writer\" spawned at:\n    tests/suite/race.rs:"),
             "{r}"
         );
-        assert!(r.contains("tests/race.rs:"), "access sites: {r}");
+        assert!(r.contains("tests/suite/race.rs:"), "access sites: {r}");
         assert!(r.contains(&format!("checker: {}", f.checker)), "{r}");
         if f.checker != Checker::Tokio {
             assert!(f.replay.is_some(), "{r}");

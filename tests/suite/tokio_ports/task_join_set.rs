@@ -7,7 +7,7 @@ use harness::tokio::sync::oneshot;
 use harness::tokio::task::JoinSet;
 use harness::tokio::time::Duration;
 
-use crate::support;
+use super::support;
 
 #[tokio::test(check = support::no_loom)]
 async fn test_with_sleep() {

@@ -5,8 +5,8 @@
 use harness::check::FailureKind;
 use harness::tokio::sync::watch;
 
+use super::sync_support::{each_checker, pending, ready, spawn};
 use crate::common::{check_all, expect_failure, ALL};
-use crate::sync_support::{each_checker, pending, ready, spawn};
 
 #[test]
 fn single_rx_recv() {

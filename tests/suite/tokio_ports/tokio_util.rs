@@ -9,8 +9,8 @@ use harness::check::FailureKind;
 use harness::tokio_util::sync::CancellationToken;
 use harness::tokio_util::task::TaskTracker;
 
+use super::sync_support::{each_checker, pending, ready, spawn};
 use crate::common::{check_all, expect_failure, ALL};
-use crate::sync_support::{each_checker, pending, ready, spawn};
 
 #[test]
 fn cancel_token() {

@@ -3,7 +3,7 @@
 //! this package's Cargo.toml, where the library is a dependency renamed `harness` (every
 //! other test in this suite relies on that default).
 
-use crate::support;
+use super::support;
 use harness::tokio;
 
 /// A path to this crate's own re-export, which only the `crate` argument can name.

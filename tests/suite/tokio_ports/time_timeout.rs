@@ -7,7 +7,7 @@
 use harness::tokio;
 use harness::tokio::time::{self, timeout, timeout_at, Duration, Instant};
 
-use crate::support::{self, spawn};
+use super::support::{self, spawn};
 use crate::{assert_pending, assert_ready_err, assert_ready_ok};
 
 fn ms(n: u64) -> Duration {

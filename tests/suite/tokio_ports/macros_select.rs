@@ -7,7 +7,7 @@ use std::task::Poll::Ready;
 use harness::tokio;
 use harness::tokio::sync::oneshot;
 
-use crate::support::{self, spawn};
+use super::support::{self, spawn};
 use crate::{assert_ok, assert_pending, assert_ready};
 
 async fn one() -> usize {
