@@ -5,6 +5,11 @@
 //! Two more faults are tested in tests/checks.rs: a `RaceCell` used outside any check
 //! (`a_race_cell_used_outside_any_check_is_plain_memory`) and a replay token pasted with
 //! whitespace or cut short (`a_token_pasted_with_whitespace_or_cut_short_is_replayed_or_refused_clearly`).
+//!
+//! Not covered yet (no watchdog exists for them): a thread blocked for good under loom or
+//! shuttle (a std `Mutex` held across an await and taken again by another task, a body that
+//! spins without a scheduling point), and a body that never yields under tokio (it is polled
+//! on the caller's thread). Each of those hangs the check today.
 
 use std::time::Duration;
 
