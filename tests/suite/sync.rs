@@ -460,7 +460,7 @@ fn a_negative_waitgroup_counter_is_a_panic_under_every_checker() {
             f.report
         );
         assert!(f.report.contains("\"double-done\""), "{}", f.report);
-        assert!(f.report.contains("tests/sync.rs:"), "{}", f.report);
+        assert!(f.report.contains("tests/suite/sync.rs:"), "{}", f.report);
     }
 }
 

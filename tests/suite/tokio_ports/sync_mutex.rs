@@ -330,7 +330,10 @@ fn guard_held_across_await_deadlocks() {
         assert!(f.report.contains("on mutex #"), "{f}");
         assert!(f.report.contains("[notified]"), "{f}");
         assert!(f.report.contains("on notify #"), "{f}");
-        assert!(f.report.contains("tests/tokio/sync_mutex.rs"), "{f}");
+        assert!(
+            f.report.contains("tests/suite/tokio_ports/sync_mutex.rs"),
+            "{f}"
+        );
     }
 }
 

@@ -394,7 +394,10 @@ fn notified_created_too_late_leaks() {
     for f in failures {
         assert!(f.report.contains("[notified]"), "{f}");
         assert!(f.report.contains("on notify #"), "{f}");
-        assert!(f.report.contains("tests/tokio/sync_notify.rs"), "{f}");
+        assert!(
+            f.report.contains("tests/suite/tokio_ports/sync_notify.rs"),
+            "{f}"
+        );
     }
 }
 
