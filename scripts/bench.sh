@@ -3,7 +3,7 @@
 # directly): builds and runs the `bench` binary in release mode, prints its markdown report
 # and keeps it in scripts/bench-results.md. Works from any directory.
 #
-#   scripts/bench.sh                    # every section (channel, explore, find, scale, race): ~5 min
+#   scripts/bench.sh                    # every section (channel, explore, find, scale, race, leakcheck, shrink): ~5 min
 #   scripts/bench.sh channel explore    # some sections only
 #   scripts/bench.sh --quick            # smoke run with small sizes (seconds)
 #   scripts/bench.sh --reps 9 channel   # more repetitions per figure (median reported)
