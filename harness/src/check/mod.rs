@@ -30,8 +30,8 @@
 //! subscriber keeps seeing their code inside a check: the checkers' dispatcher forwards to it.
 
 mod forward;
-pub mod hunt;
 mod guided;
+pub mod hunt;
 mod model;
 mod regress;
 mod report;
