@@ -119,8 +119,10 @@ fn a_panic_report_lists_the_tasks_alive_when_it_happened_under_every_checker() {
             .report
             .split_once("live tasks when it happened:")
             .unwrap_or_else(|| panic!("{}: no live tasks listed:\n{}", f.checker, f.report));
+        // Alive, whatever it was doing: blocked on its receive, or not polled yet in a
+        // schedule (a shrunk one, say) that ran the doomed task first.
         assert!(
-            live.contains(" \"witness\" [chan recv]"),
+            live.contains(" \"witness\" ["),
             "{}: the witness was alive when the task panicked:\n{}",
             f.checker,
             f.report
