@@ -15,7 +15,7 @@
 //! filter in its `main` like any other binary.
 //!
 //! ```no_run
-//! let _filter = harness::check::stderr::Filter::install();
+//! let _filter = leakproof::check::stderr::Filter::install();
 //! // run checks: shuttle's own lines no longer reach stderr
 //! ```
 
