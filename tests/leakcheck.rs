@@ -345,6 +345,131 @@ fn fast_polls_are_not_reported() {
         .unwrap();
 }
 
+// ---- the tokio checker of `Check` reports blocking in async too ----
+//
+// These run `Check` (leakproof's own primitives), not the leak check: they live here with the
+// leak check's slow-poll tests because both share one rule (`leakcheck::held`): a poll is slow
+// when its wall time, less the time its thread waited for a CPU, reaches
+// `LEAKPROOF_SLOW_POLL_MS` (100 ms by default, which these tests use).
+
+mod blocking_in_async {
+    use std::time::Duration;
+
+    use harness::check::{Check, Checker, FailureKind};
+    use harness::{sync, task, time};
+
+    /// A task that sleeps its thread for 300 ms inside a poll: flagged, named, located.
+    #[test]
+    fn a_thread_sleep_in_a_task_is_flagged_under_tokio() {
+        let f = Check::new("sleep-in-async")
+            .tokio(1)
+            .run(|| async {
+                task::spawn_named("sleeper", async {
+                    std::thread::sleep(Duration::from_millis(300));
+                })
+                .await
+                .unwrap();
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::BlockingInAsync, "{}", f.report);
+        assert_eq!(f.checker, Checker::Tokio);
+        assert!(f.report.contains("blocking in async"), "{}", f.report);
+        assert!(f.report.contains("task 1 \"sleeper\""), "{}", f.report);
+        assert!(f.report.contains("tests/leakcheck.rs:"), "{}", f.report);
+        assert!(f.report.contains("LEAKPROOF_SLOW_POLL_MS"), "{}", f.report);
+    }
+
+    /// A std `Mutex` held across an `.await` (by the body, whose future need not be `Send`):
+    /// the task's `lock()` blocks its worker thread until the body's sleep ends. The blocked
+    /// task is the one reported.
+    #[test]
+    #[allow(clippy::await_holding_lock)] // the bug under test
+    fn a_std_mutex_held_across_await_is_flagged_under_tokio() {
+        let f = Check::new("std-mutex-across-await")
+            .tokio(1)
+            .run(|| async {
+                let m = std::sync::Arc::new(std::sync::Mutex::new(0u32));
+                let m2 = m.clone();
+                let mut g = m.lock().unwrap();
+                let waiter = task::spawn_named("waiter", async move {
+                    *m2.lock().unwrap() += 1; // blocks its worker thread
+                });
+                time::sleep(Duration::from_millis(400)).await; // the guard lives on
+                *g += 1;
+                drop(g);
+                waiter.await.unwrap();
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::BlockingInAsync, "{}", f.report);
+        assert!(
+            f.report
+                .contains("\"waiter\" (spawned at tests/leakcheck.rs:"),
+            "{}",
+            f.report
+        );
+    }
+
+    /// The body's own polls are timed too.
+    #[test]
+    fn a_thread_sleep_in_the_body_is_flagged_under_tokio() {
+        let f = Check::new("sleep-in-body")
+            .tokio(1)
+            .run(|| async {
+                std::thread::sleep(Duration::from_millis(250));
+            })
+            .unwrap_err();
+        assert_eq!(f.kind, FailureKind::BlockingInAsync, "{}", f.report);
+        assert!(f.report.contains("task 0 \"main\""), "{}", f.report);
+    }
+
+    /// The correct version of the mutex case (leakproof's async Mutex, held across the same
+    /// await) passes every checker; so do short blocking calls, under the limit.
+    #[test]
+    fn an_async_mutex_held_across_await_passes_every_checker() {
+        for check in [
+            Check::new("async-mutex").loom(),
+            Check::new("async-mutex").shuttle(20),
+            Check::new("async-mutex").pct(20, 3),
+            Check::new("async-mutex").tokio(2),
+        ] {
+            check
+                .run(|| async {
+                    let m = std::sync::Arc::new(sync::Mutex::new(0u32));
+                    let m2 = m.clone();
+                    let holder = task::spawn_named("holder", async move {
+                        let mut g = m2.lock().await;
+                        time::sleep(Duration::from_millis(150)).await;
+                        *g += 1;
+                    });
+                    let waiter = task::spawn_named("waiter", async move {
+                        std::thread::sleep(Duration::from_millis(2)); // short: no finding
+                        *m.lock().await += 1;
+                    });
+                    holder.await.unwrap();
+                    waiter.await.unwrap();
+                })
+                .unwrap_or_else(|f| panic!("{}", f.report));
+        }
+    }
+
+    /// Under loom and shuttle a poll is virtual: every task runs on the checker's one thread
+    /// and a blocking call only delays the whole execution, so they never report it (the
+    /// tokio checker does; a thread blocked for good is the watchdog's).
+    #[test]
+    fn loom_and_shuttle_never_report_blocking_in_async() {
+        for check in [
+            Check::new("virtual-polls").loom(),
+            Check::new("virtual-polls").shuttle(1),
+        ] {
+            check
+                .run(|| async {
+                    std::thread::sleep(Duration::from_millis(150));
+                })
+                .unwrap_or_else(|f| panic!("{}", f.report));
+        }
+    }
+}
+
 // ---- isolation, options, subscribers ----
 
 #[test]

@@ -297,7 +297,11 @@ impl<F: Future> Future for TaskFuture<F> {
         let Some(fut) = this.future.as_mut() else {
             return Poll::Ready(());
         };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        // The tokio checker reports a poll that holds its thread too long (blocking in async).
+        let timer = crate::check::tokio_run::time_poll(this.exec.as_deref(), this.core.id);
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)));
+        drop(timer);
+        match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(value)) => {
                 this.future = None;

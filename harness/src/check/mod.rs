@@ -39,7 +39,7 @@ pub mod saved;
 mod shrink;
 pub mod stderr;
 mod token;
-mod tokio_run;
+pub(crate) mod tokio_run;
 
 pub use shrink::Shrunk;
 pub use token::{ReplayToken, TokenError};
@@ -93,6 +93,12 @@ pub enum FailureKind {
     ClosedSend,
     /// The checker's step bound was exceeded (shuttle's max steps, loom's branch limit).
     StepLimit,
+    /// A poll held its OS thread longer than `LEAKPROOF_SLOW_POLL_MS` (a std `Mutex` held
+    /// across `.await`, `std::thread::sleep` or blocking I/O in async code): the tokio
+    /// checker's verdict, with the task's name and spawn site. Time the thread spent waiting
+    /// for a CPU is not counted, so a loaded machine does not trip it. Polls are virtual under
+    /// loom and shuttle, which never report it.
+    BlockingInAsync,
 }
 
 impl fmt::Display for FailureKind {
@@ -104,6 +110,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Panic => "panic",
             FailureKind::ClosedSend => "send on closed channel",
             FailureKind::StepLimit => "step limit exceeded",
+            FailureKind::BlockingInAsync => "blocking in async",
         })
     }
 }
@@ -173,6 +180,7 @@ pub struct Stats {
 /// | `LEAKPROOF_TOKIO_RUNS` | `4` | tokio runs |
 /// | `LEAKPROOF_TOKIO_GRACE_MS` | `2000` | how long tokio waits for slow tasks before calling a leak |
 /// | `LEAKPROOF_TOKIO_TIMEOUT_SECS` | `20` | tokio's watchdog: a body still running then is a deadlock |
+/// | `LEAKPROOF_SLOW_POLL_MS` | `100` | tokio: a poll holding its thread this long (CPU waits not counted) is blocking in async (`0`: off) |
 /// | `LEAKPROOF_SEED` | `7844` (0x1ea4) | seed of shuttle's and tokio's randomness |
 /// | `LEAKPROOF_TICK_LIMIT` | `3` | how many times one `time::Ticker` fires per loom or shuttle execution |
 /// | `LEAKPROOF_SHRINK_REPLAYS` | `64` | replays the shrinker may spend on one failure (`0` turns it off; see [`Check::shrink`]) |
@@ -201,6 +209,9 @@ pub struct Defaults {
     pub tokio_grace: Duration,
     /// tokio's watchdog.
     pub tokio_timeout: Duration,
+    /// tokio: a poll holding its thread this long is [`FailureKind::BlockingInAsync`]
+    /// (`None`: not checked).
+    pub tokio_slow_poll: Option<Duration>,
     /// The seed.
     pub seed: u64,
     /// How many times one [`Ticker`](crate::time::Ticker) fires in one loom or shuttle
@@ -276,6 +287,10 @@ impl Defaults {
             tokio_runs: env_positive("LEAKPROOF_TOKIO_RUNS", 4),
             tokio_grace: Duration::from_millis(env_or("LEAKPROOF_TOKIO_GRACE_MS", 2_000)),
             tokio_timeout: Duration::from_secs(env_or("LEAKPROOF_TOKIO_TIMEOUT_SECS", 20)),
+            tokio_slow_poll: match env_or("LEAKPROOF_SLOW_POLL_MS", 100u64) {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
             seed: env_or("LEAKPROOF_SEED", 0x1ea4_u64),
             tick_limit: tick_limit(),
         }

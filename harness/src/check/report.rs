@@ -55,6 +55,7 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         FailureKind::Panic => "panic",
         FailureKind::ClosedSend => "send on closed channel",
         FailureKind::StepLimit => "step limit exceeded",
+        FailureKind::BlockingInAsync => "blocking in async (slow poll)",
     };
     let _ = writeln!(r, "leakproof: {headline} in check \"{}\"", f.name);
     let by = f

@@ -114,6 +114,7 @@ pub fn kind_name(kind: FailureKind) -> &'static str {
         FailureKind::Panic => "panic",
         FailureKind::ClosedSend => "closed-send",
         FailureKind::StepLimit => "step-limit",
+        FailureKind::BlockingInAsync => "blocking-in-async",
     }
 }
 
@@ -125,6 +126,7 @@ fn parse_kind(s: &str) -> Option<FailureKind> {
         FailureKind::Panic,
         FailureKind::ClosedSend,
         FailureKind::StepLimit,
+        FailureKind::BlockingInAsync,
     ]
     .into_iter()
     .find(|k| kind_name(*k) == s.trim())

@@ -5,11 +5,23 @@
 //! does) and called a leak only once it is blocked on a harness operation with no progress
 //! anywhere, or once the grace period is over. A body that never returns is a deadlock once
 //! every live task is blocked with no progress, or when the watchdog fires.
+//!
+//! Blocking in async: every poll of the body and of its tasks is timed, and one that held its
+//! thread `LEAKPROOF_SLOW_POLL_MS` (100 ms) or longer ends the run as
+//! [`FailureKind::BlockingInAsync`], naming the task and its spawn site. The time counted is the
+//! poll's wall time less the time its thread waited for a CPU (Linux's run-queue delay, see
+//! `leakcheck::held`), so a poll that is merely preempted on a loaded machine is never flagged,
+//! while a `std::thread::sleep`, a std `Mutex` held across `.await` by another task, blocking
+//! I/O or a long computation is. A poll that never ends is no slow poll: the watchdog's
+//! (`LEAKPROOF_TOKIO_TIMEOUT_SECS`). Under loom and shuttle polls are virtual (every task runs
+//! on the checker's thread, and their time is not the code's): they never report it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tracing::dispatcher::DefaultGuard;
@@ -17,8 +29,9 @@ use tracing::dispatcher::DefaultGuard;
 use super::model::{dispatch, record_body_panic, Ctx};
 use super::report::{self, Facts};
 use super::{Checker, CheckerStats, Failure, FailureKind};
+use crate::leakcheck::held::{Held, Mark};
 use crate::rt::backend::{self, Backend};
-use crate::rt::exec::{self, Exec};
+use crate::rt::exec::{self, Exec, Finding};
 use crate::rt::panic::CatchUnwind;
 use crate::track::{self, Registry};
 
@@ -27,6 +40,99 @@ const QUIET: Duration = Duration::from_millis(100);
 
 thread_local! {
     static WORKER_DISPATCH: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+    /// On a tokio run's worker threads: the run's slow-poll threshold.
+    static SLOW_POLL: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// Times one poll of a harness task on a tokio run's worker (`TaskFuture::poll` holds it
+/// across the poll); `None` elsewhere (loom, shuttle, a check with the threshold off).
+pub(crate) fn time_poll(exec: Option<&Exec>, task: u64) -> Option<PollTimer<'_>> {
+    let exec = exec.filter(|e| e.backend == Backend::Tokio)?;
+    let limit = SLOW_POLL.try_with(Cell::get).ok().flatten()?;
+    Some(PollTimer {
+        exec,
+        task,
+        limit,
+        mark: Mark::now(),
+    })
+}
+
+/// One poll being timed: when it is dropped, a poll that held its thread `limit` or longer
+/// becomes the run's finding.
+pub(crate) struct PollTimer<'a> {
+    exec: &'a Exec,
+    task: u64,
+    limit: Duration,
+    mark: Mark,
+}
+
+impl Drop for PollTimer<'_> {
+    fn drop(&mut self) {
+        let held = self.mark.held(self.limit);
+        if held.held() >= self.limit {
+            slow_poll_found(self.exec, self.task, held, self.limit);
+        }
+    }
+}
+
+/// The body's future, each poll timed as a task's is.
+struct TimedBody<'a, F> {
+    inner: Pin<&'a mut F>,
+    exec: &'a Exec,
+    limit: Option<Duration>,
+}
+
+impl<F: Future> Future for TimedBody<'_, F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _timer = this.limit.map(|limit| PollTimer {
+            exec: this.exec,
+            task: 0,
+            limit,
+            mark: Mark::now(),
+        });
+        this.inner.as_mut().poll(cx)
+    }
+}
+
+fn fmt_ms(d: Duration) -> String {
+    if d >= Duration::from_millis(10) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Records a slow poll of `task` as the run's finding, naming the task and its spawn site.
+fn slow_poll_found(exec: &Exec, task: u64, held: Held, limit: Duration) {
+    if exec.torn_down.load(Ordering::Acquire) {
+        return;
+    }
+    let snapshot = exec.registry.snapshot();
+    let who = match snapshot.task(task) {
+        Some(t) => format!("task {} \"{}\" (spawned at {})", t.id, t.name, t.spawned_at),
+        None => format!("task {task}"),
+    };
+    let cpu = if held.waited_for_cpu.is_zero() {
+        String::new()
+    } else {
+        format!(
+            " (and {} more waiting for a CPU, not counted)",
+            fmt_ms(held.waited_for_cpu)
+        )
+    };
+    exec.record(Finding {
+        kind: FailureKind::BlockingInAsync,
+        text: format!(
+            "{who} held its thread for {} in one poll{cpu}, over the limit of {} \
+             (LEAKPROOF_SLOW_POLL_MS): blocking in async code (a std Mutex held across .await, \
+             std::thread::sleep, blocking I/O, a long computation) stalls every task queued on \
+             that thread",
+            fmt_ms(held.held()),
+            fmt_ms(limit)
+        ),
+    });
 }
 
 /// Whether every live task (the body too, until it returns) waits on a harness operation,
@@ -136,6 +242,7 @@ where
     // makes is the run's, and closes through the run's dispatcher (not a user's subscriber).
     let _dispatch = tracing::dispatcher::set_default(&dispatch);
     let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
+    let slow_poll = ctx.defaults.tokio_slow_poll;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -143,8 +250,10 @@ where
             exec::set_thread_exec(Some(worker_exec.clone()));
             let guard = tracing::dispatcher::set_default(&worker_dispatch);
             WORKER_DISPATCH.with(|g| *g.borrow_mut() = Some(guard));
+            SLOW_POLL.with(|s| s.set(slow_poll));
         })
         .on_thread_stop(|| {
+            SLOW_POLL.with(|s| s.set(None));
             WORKER_DISPATCH.with(|g| g.borrow_mut().take());
             exec::set_thread_exec(None);
         })
@@ -163,11 +272,16 @@ where
         Verdict::Fail(f.kind, f.text, snapshot)
     };
     let verdict = rt.block_on(async {
-        let mut body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
+        let body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
+        let mut body = TimedBody {
+            inner: body,
+            exec: &exec,
+            limit: slow_poll,
+        };
         let started = Instant::now();
         let mut quiet = Quiescence::new();
         loop {
-            match tokio::time::timeout(Duration::from_millis(5), body.as_mut()).await {
+            match tokio::time::timeout(Duration::from_millis(5), &mut body).await {
                 Ok(Ok(())) => break,
                 Ok(Err(payload)) => {
                     record_body_panic(&exec, &*payload);

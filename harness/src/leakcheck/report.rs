@@ -104,8 +104,11 @@ pub struct SlowPoll {
     pub name: Option<String>,
     /// Where the task was spawned, `file:line:col`.
     pub spawned_at: String,
-    /// How long the poll took.
+    /// How long the poll held its thread: its wall time less `waited_for_cpu`.
     pub took: Duration,
+    /// Time within the poll that the thread spent waiting for a CPU (the machine's load), not
+    /// counted in `took`; zero where the system does not say (see `LEAKPROOF_SLOW_POLL_MS`).
+    pub waited_for_cpu: Duration,
 }
 
 /// Why a leak-checked test failed: the tasks still alive after the grace period and the polls
@@ -281,14 +284,22 @@ fn write_task(t: &mut String, task: &LeakedTask) {
 fn write_slow(t: &mut String, slow: &[SlowPoll], opts: &LeakCheck) {
     let limit = opts.slow_poll.map(fmt_dur).unwrap_or_default();
     t.push_str(&format!(
-        "\n{} poll(s) held a worker thread longer than {limit} (LEAKPROOF_SLOW_POLL_MS): \
-         blocking in async code (a std Mutex held across .await, blocking I/O, \
+        "\n{} poll(s) held a worker thread longer than {limit} (LEAKPROOF_SLOW_POLL_MS; time \
+         spent waiting for a CPU is not counted): blocking in async code (a std Mutex held across .await, blocking I/O, \
          std::thread::sleep, heavy computation) stalls every task of that thread:\n",
         slow.len()
     ));
     for s in slow.iter().take(20) {
+        let cpu = if s.waited_for_cpu.is_zero() {
+            String::new()
+        } else {
+            format!(
+                " (and {} more waiting for a CPU, not counted)",
+                fmt_dur(s.waited_for_cpu)
+            )
+        };
         t.push_str(&format!(
-            "    task {} \"{}\" spawned at {}: one poll took {}\n",
+            "    task {} \"{}\" spawned at {}: one poll held its thread for {}{cpu}\n",
             s.task_id,
             s.name.as_deref().unwrap_or("<unnamed>"),
             s.spawned_at,

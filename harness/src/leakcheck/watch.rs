@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tracing::dispatcher::DefaultGuard;
 use tracing::Dispatch;
 
+use super::held::Mark;
 use super::layer::{TaskSpan, TokioTaskLayer};
 use super::report::{LeakReport, LeakedTask, SlowPoll, TaskState};
 use super::LeakCheck;
@@ -26,7 +27,7 @@ thread_local! {
     /// The poll running on this thread: when it began and where its task was spawned (kept
     /// here because a task's last poll ends after its terminate hook has run).
     #[allow(clippy::type_complexity)]
-    static POLL: RefCell<Option<(Instant, &'static Location<'static>, Option<Arc<TaskSpan>>)>> = const { RefCell::new(None) };
+    static POLL: RefCell<Option<(Mark, &'static Location<'static>, Option<Arc<TaskSpan>>)>> = const { RefCell::new(None) };
 }
 
 /// The check of the runtime the calling thread runs on, if any.
@@ -139,12 +140,12 @@ impl Shared {
                     end.lock_live().remove(&meta.id());
                 })
                 .on_before_task_poll(move |meta| {
-                    let now = Instant::now();
+                    let mark = Mark::now();
                     if let Some(l) = before.lock_live().get_mut(&meta.id()) {
-                        l.busy_since = Some(now);
+                        l.busy_since = Some(mark.at());
                         l.polls += 1;
                         let span = l.span.clone();
-                        POLL.with(|p| *p.borrow_mut() = Some((now, l.site, span)));
+                        POLL.with(|p| *p.borrow_mut() = Some((mark, l.site, span)));
                     }
                 })
                 .on_after_task_poll(move |meta| {
@@ -154,11 +155,15 @@ impl Shared {
                         l.last_poll_end = Some(now);
                         l.busy_since = None;
                     }
-                    let Some((start, site, span)) = POLL.with(|p| p.borrow_mut().take()) else {
+                    let Some((mark, site, span)) = POLL.with(|p| p.borrow_mut().take()) else {
                         return;
                     };
-                    let took = now - start;
-                    if after.options().slow_poll.is_some_and(|limit| took >= limit) {
+                    let Some(limit) = after.options().slow_poll else {
+                        return;
+                    };
+                    // Time spent waiting for a CPU is the machine's load, not the poll's.
+                    let held = mark.held(limit);
+                    if held.held() >= limit {
                         let id = task_id(id);
                         let name = span.map(|t| t.name.clone());
                         after
@@ -169,7 +174,8 @@ impl Shared {
                                 task_id: id,
                                 name: name.filter(|n| !n.is_empty()),
                                 spawned_at: site.to_string(),
-                                took,
+                                took: held.held(),
+                                waited_for_cpu: held.waited_for_cpu,
                             });
                     }
                 });
