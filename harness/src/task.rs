@@ -310,7 +310,7 @@ impl<F: Future> Future for TaskFuture<F> {
             }
             Err(payload) => {
                 this.future = None;
-                if rtpanic::is_checker_panic(&*payload) {
+                if crate::rt::verdict::Stop::of(&*payload).is_checker_panic() {
                     std::panic::resume_unwind(payload);
                 }
                 let msg = rtpanic::message(&*payload);

@@ -22,6 +22,7 @@ use super::{
 use crate::rt::backend::{self, Backend};
 use crate::rt::exec::{self, Exec};
 use crate::rt::panic::{self as rtpanic, CatchUnwind};
+use crate::rt::verdict::Stop;
 use crate::track::{self, Registry, TrackingLayer};
 
 /// What every checker of one `Check::run` shares.
@@ -140,7 +141,7 @@ where
     backend::block_on(run.backend, async move {
         let exec = exec2;
         if let Err(payload) = CatchUnwind(Box::pin(body)).await {
-            if rtpanic::is_checker_panic(&*payload) {
+            if Stop::of(&*payload).is_checker_panic() {
                 panic::resume_unwind(payload);
             }
             record_body_panic(&exec, &*payload);
@@ -189,16 +190,17 @@ fn classify<F>(
         .is_some_and(|e| e.body_done.load(Ordering::Acquire));
     let execution = exec.as_ref().map(|e| e.execution).unwrap_or(0);
     let msg = rtpanic::message(&*payload);
+    let stop = Stop::of(&*payload);
     let (kind, text) = match exec.as_ref().and_then(|e| e.finding()) {
         Some(f) => (f.kind, f.text),
-        None if msg.starts_with("deadlock") => {
+        None if stop == Stop::Deadlock => {
             if body_done {
                 (FailureKind::Leak, String::new())
             } else {
                 (FailureKind::Deadlock, String::new())
             }
         }
-        None if msg.contains("max_steps") || msg.contains("maximum number of branches") => (
+        None if stop == Stop::StepLimit => (
             FailureKind::StepLimit,
             format!(
                 "the execution exceeded the checker's step bound ({}): a task may spin without blocking; \
@@ -604,7 +606,7 @@ where
     };
     // PCT refuses to go on once an execution ran a single task: nothing left to explore.
     let result = result.or_else(|payload| {
-        let single_task = rtpanic::message(&*payload).contains("did not exercise any concurrency");
+        let single_task = Stop::of(&*payload) == Stop::NoConcurrency;
         let clean = run
             .last
             .lock()
@@ -619,7 +621,7 @@ where
     });
     if let Err(payload) = &result {
         let msg = rtpanic::message(&**payload);
-        if checker == Checker::Replay && rtpanic::is_schedule_mismatch(&msg) {
+        if checker == Checker::Replay && Stop::of(&**payload) == Stop::ScheduleMismatch {
             if let Some(e) = run.last.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
                 e.torn_down.store(true, Ordering::Release);
             }

@@ -7,3 +7,4 @@ pub(crate) mod clock;
 pub(crate) mod exec;
 pub(crate) mod panic;
 pub(crate) mod race;
+pub(crate) mod verdict;

@@ -36,33 +36,10 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Whether a panic is the checker's own (our failure signal, loom's deadlock or branch
-/// limit, shuttle's step bound) rather than the code under test's: such a panic must keep
-/// unwinding to the checker, not be recorded as the task's panic.
-pub(crate) fn is_checker_panic(payload: &(dyn Any + Send)) -> bool {
-    if payload.is::<FailureSignal>() {
-        return true;
-    }
-    let m = message(payload);
-    m.starts_with("deadlock")
-        || m.contains("Model exceeded maximum number of branches")
-        || m.contains("exceeded max_steps bound")
-        || is_schedule_mismatch(&m)
-}
-
-/// Whether a panic is shuttle's replay scheduler finding that the schedule it follows does
-/// not fit the execution (a stale token).
-pub(crate) fn is_schedule_mismatch(msg: &str) -> bool {
-    msg.contains("scheduled task is not runnable")
-        || msg.contains("schedule ended early")
-        || msg.contains("expected context switch but next schedule step is random choice")
-        || msg.contains("expected random choice but next schedule step is context switch")
-}
-
 /// The finding for a panic with message `msg` in `who` at `at`: a panic, or a data race
 /// when the panic is loom's own causality check failing on a `RaceCell`'s loom cell.
 pub(crate) fn finding(msg: &str, who: &str, at: &str) -> exec::Finding {
-    if msg.starts_with("Causality violation") {
+    if super::verdict::Stop::of_message(msg) == super::verdict::Stop::Causality {
         return exec::Finding {
             kind: crate::check::FailureKind::Race,
             text: format!(

@@ -29,8 +29,8 @@ mod registry;
 
 pub(crate) use emit::*;
 pub use registry::{
-    LogEntry, LogEvent, Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState, WaitEdge,
-    WaitRecord,
+    LogEntry, LogEvent, Op, Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState,
+    WaitEdge, WaitRecord,
 };
 
 use std::sync::Arc;
@@ -484,12 +484,16 @@ impl Registry {
                 if let Some(mut r) = reg.resources.get_mut(&res) {
                     r.len = len;
                 }
+                // Where operations enter the registry: parsed once, read by every rule.
+                let (kind, timer) = Op::parse(op.as_str());
                 reg.waits.insert(
                     task,
                     registry::WaitEntry {
                         task,
                         resource: res,
                         op,
+                        kind,
+                        timer,
                         site: site.interned(),
                         spans,
                     },

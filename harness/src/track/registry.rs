@@ -90,8 +90,12 @@ pub struct WaitRecord {
     pub task: u64,
     /// The resource waited on.
     pub resource: u64,
-    /// The operation: `"send"`, `"recv"`, `"join"`.
+    /// The operation's name as reports print it: `"send"`, `"recv"`, `"join"`, `"select { … }"`.
     pub op: String,
+    /// The operation, as the deadlock rules read it (parsed from `op` when it was reported).
+    pub kind: Op,
+    /// Whether a timer ends the wait (`sleep`, `tick`, a `select!` with a timer arm).
+    pub timer: bool,
     /// Where the task called the operation.
     pub site: Site,
     /// Names of the user spans the task was inside, outermost first.
@@ -102,7 +106,65 @@ impl WaitRecord {
     /// Whether the task waits for a timer (`sleep`, `tick`): time will wake it, so it is not
     /// stuck.
     pub fn is_timer(&self) -> bool {
-        op_is_timer(&self.op)
+        self.timer
+    }
+}
+
+/// An operation a task can wait in, as the deadlock rules and reports tell them apart.
+///
+/// Primitives report operations by name (the name is what reports print); the registry
+/// parses the name into an `Op` once, where the report enters it ([`Op::parse`]), and every
+/// rule reads the `Op`.
+///
+/// ```
+/// use leakproof::track::Op;
+/// assert_eq!(Op::parse("join"), (Op::Join, false));
+/// assert_eq!(Op::parse("sleep"), (Op::Sleep, true));
+/// assert_eq!(Op::parse("select { recv #3 } (with a timer)"), (Op::Other, true));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A channel send.
+    Send,
+    /// A channel receive.
+    Recv,
+    /// Waiting for a channel's other end to close it or go away (tokio's `closed()`).
+    Closed,
+    /// Waiting for another task to finish.
+    Join,
+    /// A read lock.
+    Read,
+    /// A write lock.
+    Write,
+    /// A timer: `sleep`.
+    Sleep,
+    /// A timer: a ticker's `tick`.
+    Tick,
+    /// Any other operation (a lock, a permit, a `select!`, a notification): no rule singles
+    /// it out.
+    Other,
+}
+
+impl Op {
+    /// Parses an operation's name into the operation and whether a timer ends its wait.
+    pub fn parse(name: &str) -> (Op, bool) {
+        let op = match name {
+            "send" => Op::Send,
+            "recv" => Op::Recv,
+            "closed" => Op::Closed,
+            "join" => Op::Join,
+            "read" => Op::Read,
+            "write" => Op::Write,
+            "sleep" => Op::Sleep,
+            "tick" => Op::Tick,
+            _ => Op::Other,
+        };
+        let timer = match op {
+            Op::Sleep | Op::Tick => true,
+            Op::Other => name.ends_with(super::WITH_TIMER),
+            _ => false,
+        };
+        (op, timer)
     }
 }
 
@@ -284,6 +346,10 @@ pub(crate) struct WaitEntry {
     pub task: u64,
     pub resource: u64,
     pub op: OpName,
+    /// `op` parsed.
+    pub kind: Op,
+    /// Whether a timer ends the wait.
+    pub timer: bool,
     pub site: SiteRef,
     pub spans: Vec<String>,
 }
@@ -295,6 +361,8 @@ impl WaitEntry {
             task: self.task,
             resource: self.resource,
             op: self.op.as_str().to_string(),
+            kind: self.kind,
+            timer: self.timer,
             site: self.site.clone(),
             spans: self.spans.clone(),
         }
@@ -302,17 +370,13 @@ impl WaitEntry {
 
     /// Whether the task waits for a timer (see [`WaitRecord::is_timer`]).
     pub(crate) fn is_timer(&self) -> bool {
-        op_is_timer(self.op.as_str())
+        self.timer
     }
 
     /// Whether the task joins another.
     pub(crate) fn is_join(&self) -> bool {
-        self.op.as_str() == "join"
+        self.kind == Op::Join
     }
-}
-
-fn op_is_timer(op: &str) -> bool {
-    matches!(op, "sleep" | "tick") || op.ends_with(super::WITH_TIMER)
 }
 
 /// Hashes the registry's keys, which are ids counted up from 0 (not attacker-chosen): a
@@ -487,18 +551,18 @@ impl Snapshot {
             Some(r) if r.kind == "semaphore" => Vec::new(),
             Some(r) => {
                 let mut next: Vec<u64> = r.holders.iter().copied().filter(|h| *h != task).collect();
-                if r.kind == "rwlock" && w.op == "read" {
+                if r.kind == "rwlock" && w.kind == Op::Read {
                     // A writer-preferring lock queues readers behind waiting writers.
                     next.extend(
                         self.waits
                             .iter()
-                            .filter(|o| o.resource == r.id && o.op == "write" && o.task != task)
+                            .filter(|o| o.resource == r.id && o.kind == Op::Write && o.task != task)
                             .map(|o| o.task),
                     );
                 }
                 next
             }
-            None if w.op == "join" => vec![w.resource],
+            None if w.kind == Op::Join => vec![w.resource],
             None => Vec::new(),
         }
     }
@@ -570,8 +634,7 @@ impl Snapshot {
                 } else {
                     format!(" holds {} and", held.join(", "))
                 };
-                let op = self.wait_of(e.task).map(|w| w.op.as_str()).unwrap_or("");
-                if op == "join" {
+                if self.wait_of(e.task).is_some_and(|w| w.kind == Op::Join) {
                     format!(
                         "{}{holds} waits for {} to finish",
                         name(e.task),
@@ -614,7 +677,7 @@ impl Snapshot {
             }
             match self.resource(w.resource) {
                 Some(r) => self.write_resource(f, r, Some(w))?,
-                None if w.op == "join" => {
+                None if w.kind == Op::Join => {
                     let name = self
                         .task(w.resource)
                         .map(|t| t.name.as_str())
@@ -672,24 +735,24 @@ impl Snapshot {
         let receiving = self
             .waits
             .iter()
-            .any(|o| o.resource == r.id && o.op == "recv");
+            .any(|o| o.resource == r.id && o.kind == Op::Recv);
         let sending = self
             .waits
             .iter()
-            .any(|o| o.resource == r.id && o.op == "send");
+            .any(|o| o.resource == r.id && o.kind == Op::Send);
         let state = if r.closed { "closed" } else { "open" };
         write!(
             f,
             "    channel #{} is {}: {} sender handle(s), {} receiver handle(s) alive",
             r.id, state, r.senders, r.receivers
         )?;
-        match wait.map(|w| w.op.as_str()) {
-            Some("send") if !receiving && r.receivers > 0 => writeln!(
+        match wait.map(|w| w.kind) {
+            Some(Op::Send) if !receiving && r.receivers > 0 => writeln!(
                 f,
                 "; no task is receiving from it, so no live receiver will read it"
             )?,
-            Some("send") if r.receivers == 0 => writeln!(f, "; no receiver is left")?,
-            Some("recv") if !sending && r.senders > 0 => writeln!(
+            Some(Op::Send) if r.receivers == 0 => writeln!(f, "; no receiver is left")?,
+            Some(Op::Recv) if !sending && r.senders > 0 => writeln!(
                 f,
                 "; no task is sending on it, and the senders never close it"
             )?,
@@ -710,11 +773,11 @@ impl Snapshot {
         r: &ResourceRecord,
         wait: Option<&WaitRecord>,
     ) -> fmt::Result {
-        let op = wait.map(|w| w.op.as_str()).unwrap_or("");
-        let waiting_on = |what: &str| {
-            self.waits
-                .iter()
-                .any(|o| o.resource == r.id && o.op == what && Some(o.task) != wait.map(|w| w.task))
+        let op = wait.map(|w| w.kind);
+        let waiting_on = |what: Op| {
+            self.waits.iter().any(|o| {
+                o.resource == r.id && o.kind == what && Some(o.task) != wait.map(|w| w.task)
+            })
         };
         if r.kind == "oneshot channel" {
             writeln!(
@@ -723,13 +786,13 @@ impl Snapshot {
                 r.id, r.created_at
             )?;
             return match (op, r.senders, r.receivers) {
-                ("recv", 0, _) => writeln!(f, "    the sender is gone"),
-                ("recv", _, _) => writeln!(
+                (Some(Op::Recv), 0, _) => writeln!(f, "    the sender is gone"),
+                (Some(Op::Recv), _, _) => writeln!(
                     f,
                     "    the sender is alive but nothing sends on it or drops it"
                 ),
-                ("closed", _, 0) => writeln!(f, "    the receiver is gone"),
-                ("closed", _, _) => writeln!(
+                (Some(Op::Closed), _, 0) => writeln!(f, "    the receiver is gone"),
+                (Some(Op::Closed), _, _) => writeln!(
                     f,
                     "    the receiver is alive and never closes the channel or goes away"
                 ),
@@ -757,14 +820,14 @@ impl Snapshot {
         };
         write!(f, "    {senders}, {receiver}")?;
         match op {
-            "recv" if r.senders > 0 && !waiting_on("send") => writeln!(
+            Some(Op::Recv) if r.senders > 0 && !waiting_on(Op::Send) => writeln!(
                 f,
                 "; no task is sending on it, and the live senders are never dropped"
             )?,
-            "send" if r.receivers > 0 && !waiting_on("recv") => {
+            Some(Op::Send) if r.receivers > 0 && !waiting_on(Op::Recv) => {
                 writeln!(f, "; the buffer is full and no task is receiving from it")?
             }
-            "closed" if r.receivers > 0 => {
+            Some(Op::Closed) if r.receivers > 0 => {
                 writeln!(f, "; the receiver never closes the channel or goes away")?
             }
             _ => writeln!(f)?,
