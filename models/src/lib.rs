@@ -20,6 +20,7 @@ pub mod multiplex;
 pub mod pipeline;
 pub mod pubsub;
 pub mod regressions;
+pub mod tokio_corpus;
 pub mod worker_pool;
 
 use std::fmt;

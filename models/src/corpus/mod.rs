@@ -33,6 +33,9 @@
 //! claim of "tokio finds it" is kept only where it is deterministic). `leakproof corpus`
 //! measures every checker on every case, tokio included, and README's "Real bugs" table
 //! shows the result.
+//!
+//! Real bugs of tokio programs, written in tokio's own API, live in [`crate::tokio_corpus`]
+//! (models `tokio/<case>` and `tokio/<case>-fixed`) and are part of this registry.
 
 use harness::check::Checker;
 
@@ -77,5 +80,6 @@ pub fn models() -> Vec<Model> {
     models.extend(twostage::models());
     models.extend(wronglock::models());
     models.extend(din_phil3::models());
+    models.extend(crate::tokio_corpus::models());
     models
 }
