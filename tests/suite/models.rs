@@ -428,7 +428,8 @@ fn every_corpus_bug_has_a_fixed_twin_checked_everywhere_and_a_source_file() {
         }
         assert_eq!(bug.pattern, fixed.pattern);
         assert!(
-            bug.pattern.starts_with("models/src/corpus/")
+            (bug.pattern.starts_with("models/src/corpus/")
+                || bug.pattern.starts_with("models/src/tokio_corpus/"))
                 && std::path::Path::new(bug.pattern).is_file(),
             "{}: {}",
             bug.name,
