@@ -78,35 +78,7 @@ impl fmt::Display for Checker {
     }
 }
 
-/// What went wrong in a failing execution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FailureKind {
-    /// A task still alive, blocked forever, after the body returned (a goroutine leak).
-    Leak,
-    /// Every live task blocked, the body included, with nothing left to wake them.
-    Deadlock,
-    /// Two unsynchronised accesses to a `RaceCell`, at least one a write.
-    Race,
-    /// A task or the body panicked (an assertion of the model failed, say).
-    Panic,
-    /// A send on a channel after `close()` (Go panics there).
-    ClosedSend,
-    /// The checker's step bound was exceeded (shuttle's max steps, loom's branch limit).
-    StepLimit,
-}
-
-impl fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FailureKind::Leak => "leak",
-            FailureKind::Deadlock => "deadlock",
-            FailureKind::Race => "race",
-            FailureKind::Panic => "panic",
-            FailureKind::ClosedSend => "send on closed channel",
-            FailureKind::StepLimit => "step limit exceeded",
-        })
-    }
-}
+pub use crate::rt::verdict::FailureKind;
 
 /// The first failing execution a [`Check`] found.
 #[derive(Clone, Debug)]
@@ -228,7 +200,7 @@ fn env_positive(name: &str, default: usize) -> usize {
     n
 }
 
-/// `LEAKPROOF_TICK_LIMIT` (default 3): read by every execution when it sets up its clock.
+/// `LEAKPROOF_TICK_LIMIT` (default 3): read once per check into [`Defaults::tick_limit`].
 pub(crate) fn tick_limit() -> usize {
     env_or("LEAKPROOF_TICK_LIMIT", 3)
 }
@@ -482,7 +454,7 @@ impl Check {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        crate::rt::panic::install_hook();
+        crate::rt::panic::install_hook(replay_error_is_caught);
         if crate::rt::exec::current().is_some() {
             let outer = RUNNING_CHECK.with(|r| r.borrow().clone());
             panic!(
@@ -686,11 +658,4 @@ impl Stats {
     }
 }
 
-/// The shuttle configuration every leakproof runner uses.
-pub(crate) fn shuttle_config() -> shuttle::Config {
-    let mut config = shuttle::Config::new();
-    // leakproof reports the schedule itself, as a replay token.
-    config.failure_persistence = shuttle::FailurePersistence::None;
-    config.silence_warnings = true;
-    config
-}
+pub(crate) use crate::rt::backend::shuttle_config;

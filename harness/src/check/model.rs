@@ -66,6 +66,8 @@ struct Run<F> {
     only: Option<u64>,
     record: bool,
     spans: bool,
+    /// How many times a ticker fires per execution (`Defaults::tick_limit`).
+    tick_limit: usize,
 }
 
 /// A dispatcher with the run's tracking layer, plus a fmt layer when tracing is asked for
@@ -124,7 +126,7 @@ where
 {
     let n = run.executions.fetch_add(1, Ordering::Relaxed) + 1;
     run.registry.reset();
-    let mut exec_state = Exec::new(run.backend, n, run.registry.clone());
+    let mut exec_state = Exec::new(run.backend, n, run.registry.clone(), run.tick_limit);
     {
         let e = Arc::get_mut(&mut exec_state).expect("fresh execution");
         e.tracking = run.only.is_none_or(|only| only == n);
@@ -247,6 +249,7 @@ fn new_run<F>(
         only,
         record: ctx.record,
         spans: ctx.trace || std::env::var_os("LEAKPROOF_TRACE").is_some(),
+        tick_limit: ctx.defaults.tick_limit,
     })
 }
 

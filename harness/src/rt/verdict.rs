@@ -6,8 +6,39 @@
 //! real, so an upstream change of wording fails a test rather than a verdict.
 
 use std::any::Any;
+use std::fmt;
 
 use super::panic::{message, FailureSignal};
+
+/// What went wrong in a failing execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// A task still alive, blocked forever, after the body returned (a goroutine leak).
+    Leak,
+    /// Every live task blocked, the body included, with nothing left to wake them.
+    Deadlock,
+    /// Two unsynchronised accesses to a `RaceCell`, at least one a write.
+    Race,
+    /// A task or the body panicked (an assertion of the model failed, say).
+    Panic,
+    /// A send on a channel after `close()` (Go panics there).
+    ClosedSend,
+    /// The checker's step bound was exceeded (shuttle's max steps, loom's branch limit).
+    StepLimit,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailureKind::Leak => "leak",
+            FailureKind::Deadlock => "deadlock",
+            FailureKind::Race => "race",
+            FailureKind::Panic => "panic",
+            FailureKind::ClosedSend => "send on closed channel",
+            FailureKind::StepLimit => "step limit exceeded",
+        })
+    }
+}
 
 /// What a panic that reached the checker is: the checker's own stop, or the code's panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
