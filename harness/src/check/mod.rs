@@ -102,6 +102,41 @@ pub struct Failure {
     pub shrunk: Option<Box<Shrunk>>,
 }
 
+impl Failure {
+    /// The checker whose schedule failed: [`checker`](Failure::checker) itself, or for a
+    /// replay ([`Checker::Replay`]) the checker that found the schedule it replayed (loom,
+    /// shuttle or PCT, read from the replay token). The report's `checker:` line says it too.
+    ///
+    /// ```
+    /// use leakproof::check::{Check, Checker};
+    /// use leakproof::sync::Mutex;
+    ///
+    /// let body = || async {
+    ///     let m = Mutex::new(());
+    ///     let _a = m.lock().await;
+    ///     let _b = m.lock().await; // locks itself out
+    /// };
+    /// let found = Check::new("doc-schedule-checker").loom().run(body).unwrap_err();
+    /// let again = Check::new("doc-schedule-checker")
+    ///     .replay(found.replay.as_deref().unwrap())
+    ///     .run(body)
+    ///     .unwrap_err();
+    /// assert_eq!(again.checker, Checker::Replay);
+    /// assert_eq!(again.schedule_checker(), Checker::Loom);
+    /// assert!(again.report.contains("checker: replay of a loom schedule"));
+    /// ```
+    pub fn schedule_checker(&self) -> Checker {
+        if self.checker != Checker::Replay {
+            return self.checker;
+        }
+        self.replay
+            .as_deref()
+            .and_then(|t| ReplayToken::parse(t).ok())
+            .map(|t| t.checker())
+            .unwrap_or(Checker::Replay)
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.report)
