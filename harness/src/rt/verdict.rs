@@ -1,6 +1,8 @@
-//! The one reader of the checkers' own panics: loom and shuttle stop an execution by
-//! panicking with a message (a deadlock, a step bound, a schedule that does not fit), and
-//! leakproof reads its verdict from that message here and nowhere else.
+//! Verdicts: [`FailureKind`], what went wrong in a failing execution (re-exported as
+//! `leakproof::check::FailureKind`), and [`Stop`], the one reader of the checkers' own
+//! panics: loom and shuttle stop an execution by panicking with a message (a deadlock, a
+//! step bound, a schedule that does not fit), and leakproof reads its verdict from that
+//! message here and nowhere else.
 //!
 //! Every message recognised has a unit test below that makes loom or shuttle raise it for
 //! real, so an upstream change of wording fails a test rather than a verdict.

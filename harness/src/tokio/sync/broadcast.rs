@@ -16,24 +16,10 @@ use crate::sync::waiters::Tracked;
 pub mod error {
     use std::fmt;
 
-    /// [`Sender::send`](super::Sender::send) failed: no receiver is alive; the value comes
-    /// back.
-    #[derive(PartialEq, Eq, Clone, Copy)]
-    pub struct SendError<T>(pub T);
-
-    impl<T> fmt::Debug for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("SendError").finish_non_exhaustive()
-        }
+    send_error! {
+        /// [`Sender::send`](super::Sender::send) failed: no receiver is alive; the value
+        /// comes back.
     }
-
-    impl<T> fmt::Display for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "channel closed")
-        }
-    }
-
-    impl<T> std::error::Error for SendError<T> {}
 
     /// Why [`Receiver::recv`](super::Receiver::recv) returned no value.
     #[derive(Debug, PartialEq, Eq, Clone, Copy)]
