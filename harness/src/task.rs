@@ -26,7 +26,7 @@ use std::task::{Context, Poll, Waker};
 use crate::check::FailureKind;
 use crate::rt::backend::{self, Backend, Lock};
 use crate::rt::exec::{self, Exec, Finding, TaskEnd};
-use crate::rt::panic::{self as rtpanic, FailureSignal};
+use crate::rt::panic as rtpanic;
 use crate::rt::race::SyncClock;
 use crate::track;
 
@@ -347,15 +347,7 @@ impl<F: Future> Drop for TaskFuture<F> {
     }
 }
 
-/// Under loom and shuttle, stops the execution now with the one failure signal.
-pub(crate) fn raise_if_modelled(exec: Option<&Exec>) {
-    if let Some(e) = exec {
-        if e.backend != Backend::Tokio {
-            e.torn_down.store(true, Ordering::Release);
-            std::panic::panic_any(FailureSignal);
-        }
-    }
-}
+pub(crate) use crate::rt::panic::raise_if_modelled;
 
 /// Spawns a task, like Go's `go` statement; its name in reports is `task-N`.
 ///

@@ -161,6 +161,15 @@ fn a_panic_found_by_a_random_scheduler_replays_from_its_token() {
                 .unwrap_err();
             assert_eq!(again.kind, FailureKind::Panic);
             assert_eq!(again.checker, Checker::Replay);
+            // A replay says whose schedule it followed, in the report and as a value.
+            assert_eq!(again.schedule_checker(), f.checker);
+            assert!(
+                again
+                    .report
+                    .contains(&format!("checker: replay of a {} schedule", f.checker)),
+                "{}",
+                again.report
+            );
             assert!(
                 again.report.contains("the body's message must come first"),
                 "{}",

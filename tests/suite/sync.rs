@@ -990,3 +990,94 @@ fn a_semaphore_wait_behind_a_sleeping_holder_is_no_deadlock_on_tokio() {
         })
         .unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// The one acquire future: a grant racing a waiter's drop
+// ---------------------------------------------------------------------------------------
+
+/// What a lock operation holds while it holds the lock (a guard or a permit).
+type Held<'a> = Box<dyn Send + 'a>;
+/// A lock operation, boxed so that one test drives every lock.
+type Taking<'a> = Pin<Box<dyn Future<Output = Held<'a>> + Send + 'a>>;
+
+/// Three tasks on one lock: the body holds it; a second task queues for it and drops its
+/// future while the body's release may be granting it the lock; a third waits for it too.
+/// Whichever comes first, the grant must pass on (to the third task, or back to the lock):
+/// a lost grant leaves the third task, or the body's last `take`, blocked forever, which
+/// every checker reports.
+async fn grant_races_a_dropped_waiter<L: Send + Sync + 'static>(
+    lock: L,
+    hold: for<'a> fn(&'a L) -> Taking<'a>,
+    waiter: for<'a> fn(&'a L) -> Taking<'a>,
+    behind: for<'a> fn(&'a L) -> Taking<'a>,
+) {
+    let lock = Arc::new(lock);
+    let held = hold(&lock).await;
+    let (queued, is_queued) = chan::bounded::<()>(1);
+    let dropper = {
+        let lock = lock.clone();
+        task::spawn(async move {
+            let mut fut = waiter(&lock);
+            assert!(poll_once(&mut fut).is_pending(), "the lock is held");
+            queued.send(()).await.unwrap();
+            task::yield_now().await;
+            drop(fut); // before, while or after the release grants it the lock
+        })
+    };
+    let third = {
+        let lock = lock.clone();
+        task::spawn(async move { drop(behind(&lock).await) })
+    };
+    is_queued.recv().await.unwrap();
+    drop(held);
+    dropper.await.unwrap();
+    third.await.unwrap();
+    drop(hold(&lock).await); // free again: nothing kept the dropped waiter's grant
+    assert_no_holders_or_waits();
+}
+
+fn lock_mutex(m: &Mutex<()>) -> Taking<'_> {
+    Box::pin(async move { Box::new(m.lock().await) as Held<'_> })
+}
+
+fn acquire_permit(s: &Semaphore) -> Taking<'_> {
+    Box::pin(async move { Box::new(s.acquire().await) as Held<'_> })
+}
+
+fn read_lock(l: &RwLock<()>) -> Taking<'_> {
+    Box::pin(async move { Box::new(l.read().await) as Held<'_> })
+}
+
+fn write_lock(l: &RwLock<()>) -> Taking<'_> {
+    Box::pin(async move { Box::new(l.write().await) as Held<'_> })
+}
+
+#[test]
+fn a_mutex_grant_to_a_dropped_waiter_passes_on() {
+    check_all("grant-race-mutex", Some(2), || {
+        grant_races_a_dropped_waiter(Mutex::new(()), lock_mutex, lock_mutex, lock_mutex)
+    });
+}
+
+#[test]
+fn a_permit_granted_to_a_dropped_waiter_passes_on() {
+    check_all("grant-race-semaphore", Some(2), || {
+        grant_races_a_dropped_waiter(
+            Semaphore::new(1),
+            acquire_permit,
+            acquire_permit,
+            acquire_permit,
+        )
+    });
+}
+
+#[test]
+fn an_rwlock_grant_to_a_dropped_waiter_passes_on() {
+    // A dropped writer with a reader behind it, and a dropped reader with a writer behind.
+    check_all("grant-race-rwlock-write", Some(2), || {
+        grant_races_a_dropped_waiter(RwLock::new(()), write_lock, write_lock, read_lock)
+    });
+    check_all("grant-race-rwlock-read", Some(2), || {
+        grant_races_a_dropped_waiter(RwLock::new(()), write_lock, read_lock, write_lock)
+    });
+}

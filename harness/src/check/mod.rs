@@ -78,42 +78,7 @@ impl fmt::Display for Checker {
     }
 }
 
-/// What went wrong in a failing execution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FailureKind {
-    /// A task still alive, blocked forever, after the body returned (a goroutine leak).
-    Leak,
-    /// Every live task blocked, the body included, with nothing left to wake them.
-    Deadlock,
-    /// Two unsynchronised accesses to a `RaceCell`, at least one a write.
-    Race,
-    /// A task or the body panicked (an assertion of the model failed, say).
-    Panic,
-    /// A send on a channel after `close()` (Go panics there).
-    ClosedSend,
-    /// The checker's step bound was exceeded (shuttle's max steps, loom's branch limit).
-    StepLimit,
-    /// A poll held its OS thread longer than `LEAKPROOF_SLOW_POLL_MS` (a std `Mutex` held
-    /// across `.await`, `std::thread::sleep` or blocking I/O in async code): the tokio
-    /// checker's verdict, with the task's name and spawn site. Time the thread spent waiting
-    /// for a CPU is not counted, so a loaded machine does not trip it. Polls are virtual under
-    /// loom and shuttle, which never report it.
-    BlockingInAsync,
-}
-
-impl fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FailureKind::Leak => "leak",
-            FailureKind::Deadlock => "deadlock",
-            FailureKind::Race => "race",
-            FailureKind::Panic => "panic",
-            FailureKind::ClosedSend => "send on closed channel",
-            FailureKind::StepLimit => "step limit exceeded",
-            FailureKind::BlockingInAsync => "blocking in async",
-        })
-    }
-}
+pub use crate::rt::verdict::FailureKind;
 
 /// The first failing execution a [`Check`] found.
 #[derive(Clone, Debug)]
@@ -135,6 +100,41 @@ pub struct Failure {
     pub snapshot: Box<crate::track::Snapshot>,
     /// What shrinking did to the schedule, when it was shrunk (see [`Check::shrink`]).
     pub shrunk: Option<Box<Shrunk>>,
+}
+
+impl Failure {
+    /// The checker whose schedule failed: [`checker`](Failure::checker) itself, or for a
+    /// replay ([`Checker::Replay`]) the checker that found the schedule it replayed (loom,
+    /// shuttle or PCT, read from the replay token). The report's `checker:` line says it too.
+    ///
+    /// ```
+    /// use leakproof::check::{Check, Checker};
+    /// use leakproof::sync::Mutex;
+    ///
+    /// let body = || async {
+    ///     let m = Mutex::new(());
+    ///     let _a = m.lock().await;
+    ///     let _b = m.lock().await; // locks itself out
+    /// };
+    /// let found = Check::new("doc-schedule-checker").loom().run(body).unwrap_err();
+    /// let again = Check::new("doc-schedule-checker")
+    ///     .replay(found.replay.as_deref().unwrap())
+    ///     .run(body)
+    ///     .unwrap_err();
+    /// assert_eq!(again.checker, Checker::Replay);
+    /// assert_eq!(again.schedule_checker(), Checker::Loom);
+    /// assert!(again.report.contains("checker: replay of a loom schedule"));
+    /// ```
+    pub fn schedule_checker(&self) -> Checker {
+        if self.checker != Checker::Replay {
+            return self.checker;
+        }
+        self.replay
+            .as_deref()
+            .and_then(|t| ReplayToken::parse(t).ok())
+            .map(|t| t.checker())
+            .unwrap_or(Checker::Replay)
+    }
 }
 
 impl fmt::Display for Failure {
@@ -239,7 +239,7 @@ fn env_positive(name: &str, default: usize) -> usize {
     n
 }
 
-/// `LEAKPROOF_TICK_LIMIT` (default 3): read by every execution when it sets up its clock.
+/// `LEAKPROOF_TICK_LIMIT` (default 3): read once per check into [`Defaults::tick_limit`].
 pub(crate) fn tick_limit() -> usize {
     env_or("LEAKPROOF_TICK_LIMIT", 3)
 }
@@ -497,7 +497,7 @@ impl Check {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        crate::rt::panic::install_hook();
+        crate::rt::panic::install_hook(replay_error_is_caught);
         if crate::rt::exec::current().is_some() {
             let outer = RUNNING_CHECK.with(|r| r.borrow().clone());
             panic!(
@@ -701,11 +701,4 @@ impl Stats {
     }
 }
 
-/// The shuttle configuration every leakproof runner uses.
-pub(crate) fn shuttle_config() -> shuttle::Config {
-    let mut config = shuttle::Config::new();
-    // leakproof reports the schedule itself, as a replay token.
-    config.failure_persistence = shuttle::FailurePersistence::None;
-    config.silence_warnings = true;
-    config
-}
+pub(crate) use crate::rt::backend::shuttle_config;

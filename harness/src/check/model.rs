@@ -42,7 +42,8 @@ pub(super) struct Ctx {
 pub(super) enum Sched {
     Random(usize, u64),
     Pct(usize, usize, u64),
-    Replay(String),
+    /// A replay of a schedule found by the random (`false`) or the PCT (`true`) scheduler.
+    Replay(String, bool),
     /// The shrinker's candidate: one execution under its scheduler, reported as `checker`'s
     /// execution number `execution` (see `shrink.rs`).
     Guided {
@@ -66,6 +67,8 @@ struct Run<F> {
     only: Option<u64>,
     record: bool,
     spans: bool,
+    /// How many times a ticker fires per execution (`Defaults::tick_limit`).
+    tick_limit: usize,
 }
 
 /// A dispatcher with the run's tracking layer, plus a fmt layer when tracing is asked for
@@ -124,7 +127,7 @@ where
 {
     let n = run.executions.fetch_add(1, Ordering::Relaxed) + 1;
     run.registry.reset();
-    let mut exec_state = Exec::new(run.backend, n, run.registry.clone());
+    let mut exec_state = Exec::new(run.backend, n, run.registry.clone(), run.tick_limit);
     {
         let e = Arc::get_mut(&mut exec_state).expect("fresh execution");
         e.tracking = run.only.is_none_or(|only| only == n);
@@ -179,7 +182,7 @@ fn classify<F>(
     run: &Run<F>,
     payload: Box<dyn std::any::Any + Send>,
     replay: Option<String>,
-    found_by: Option<&str>,
+    found_by: Option<Checker>,
 ) -> Failure {
     let exec = run.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(e) = &exec {
@@ -247,6 +250,7 @@ fn new_run<F>(
         only,
         record: ctx.record,
         spans: ctx.trace || std::env::var_os("LEAKPROOF_TRACE").is_some(),
+        tick_limit: ctx.defaults.tick_limit,
     })
 }
 
@@ -334,7 +338,7 @@ where
                 let failure = report::build(Facts {
                     name: &ctx.name,
                     checker: Checker::Replay,
-                    found_by: Some("loom"),
+                    found_by: Some(Checker::Loom),
                     execution: 0,
                     kind: FailureKind::Panic,
                     text: format!("cannot read the loom checkpoint {}: {e}", file.display()),
@@ -373,7 +377,7 @@ where
             execution: n,
         },
     };
-    let found_by = (checker == Checker::Replay).then_some("loom");
+    let found_by = (checker == Checker::Replay).then_some(Checker::Loom);
     let mut failure = classify(ctx, &run, payload, Some(token.to_string()), found_by);
     if let (LoomMode::Explore, Some(dest)) = (&mode, &ctx.loom_checkpoint) {
         failure
@@ -550,7 +554,7 @@ where
     let (checker, pct) = match &sched {
         Sched::Random(..) => (Checker::Shuttle, false),
         Sched::Pct(..) => (Checker::Pct, true),
-        Sched::Replay(_) => (Checker::Replay, false),
+        Sched::Replay(_, pct) => (Checker::Replay, *pct),
         Sched::Guided { checker, pct, .. } => (*checker, *pct),
     };
     let run = new_run(ctx, body, Backend::Shuttle, checker, None);
@@ -583,7 +587,7 @@ where
                     )
                     .run(f);
                 }
-                Sched::Replay(schedule) => {
+                Sched::Replay(schedule, _) => {
                     shuttle::Runner::new(
                         quiet(Counting {
                             inner: shuttle::scheduler::ReplayScheduler::new_from_encoded(&schedule),
@@ -636,7 +640,11 @@ where
             pct,
             schedule: schedule.replace('\n', ""),
         };
-        let found_by = (checker == Checker::Replay).then_some("shuttle");
+        let found_by = (checker == Checker::Replay).then_some(if pct {
+            Checker::Pct
+        } else {
+            Checker::Shuttle
+        });
         classify(ctx, &run, payload, Some(token.to_string()), found_by)
     });
     let followed = ReplayOutcome::Followed(taken.load(Ordering::Relaxed) as usize);
@@ -674,11 +682,11 @@ where
         message,
     };
     match token {
-        ReplayToken::Shuttle { schedule, .. } => {
+        ReplayToken::Shuttle { schedule, pct } => {
             let steps = shuttle_engine::scheduler::serialization::deserialize_schedule(&schedule)
                 .map(|s| s.steps.len())
                 .unwrap_or(0);
-            let (stats, result, outcome) = shuttle_run(ctx, body, Sched::Replay(schedule));
+            let (stats, result, outcome) = shuttle_run(ctx, body, Sched::Replay(schedule, pct));
             match outcome {
                 ReplayOutcome::Mismatch(why) => Err(error(
                     ReplayErrorKind::Stale,

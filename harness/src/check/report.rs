@@ -11,7 +11,7 @@ pub(super) struct Facts<'a> {
     pub name: &'a str,
     pub checker: Checker,
     /// The checker whose schedule a replay followed (for the header).
-    pub found_by: Option<&'a str>,
+    pub found_by: Option<Checker>,
     pub execution: u64,
     pub kind: FailureKind,
     /// The headline and details of a recorded finding, or of the checker's own verdict.
@@ -134,7 +134,7 @@ mod tests {
             let f = build(Facts {
                 name: "empty",
                 checker: Checker::Replay,
-                found_by: Some("loom"),
+                found_by: Some(Checker::Loom),
                 execution: 3,
                 kind,
                 text: String::new(),

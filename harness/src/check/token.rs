@@ -355,3 +355,19 @@ impl fmt::Display for ReplayToken {
         }
     }
 }
+
+impl ReplayToken {
+    /// The checker whose exploration made this token (what a replay of it follows).
+    ///
+    /// ```
+    /// use leakproof::check::{Checker, ReplayToken};
+    /// assert_eq!(ReplayToken::parse("lp1:loom:2:5").unwrap().checker(), Checker::Loom);
+    /// ```
+    pub fn checker(&self) -> super::Checker {
+        match self {
+            ReplayToken::Shuttle { pct: true, .. } => super::Checker::Pct,
+            ReplayToken::Shuttle { pct: false, .. } => super::Checker::Shuttle,
+            ReplayToken::Loom { .. } | ReplayToken::LoomCheckpoint(_) => super::Checker::Loom,
+        }
+    }
+}

@@ -230,7 +230,7 @@ where
 {
     let registry = Arc::new(Registry::new());
     registry.set_logging(ctx.record);
-    let mut exec = Exec::new(Backend::Tokio, n, registry.clone());
+    let mut exec = Exec::new(Backend::Tokio, n, registry.clone(), ctx.defaults.tick_limit);
     {
         let e = Arc::get_mut(&mut exec).expect("fresh execution");
         e.log = ctx.record;

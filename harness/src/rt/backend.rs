@@ -470,3 +470,12 @@ impl<T> RawCell<T> {
         }
     }
 }
+
+/// The shuttle configuration every leakproof runner uses.
+pub(crate) fn shuttle_config() -> shuttle::Config {
+    let mut config = shuttle::Config::new();
+    // leakproof reports the schedule itself, as a replay token.
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    config.silence_warnings = true;
+    config
+}

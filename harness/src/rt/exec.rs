@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::backend::Backend;
-use crate::check::FailureKind;
+use super::verdict::FailureKind;
 use crate::track::{Registry, Snapshot};
 
 /// Something an execution found wrong while it ran (a panic, a send on a closed channel).
@@ -65,7 +65,13 @@ pub(crate) struct Exec {
 }
 
 impl Exec {
-    pub(crate) fn new(backend: Backend, execution: u64, registry: Arc<Registry>) -> Arc<Exec> {
+    /// A fresh execution; `tick_limit` bounds its virtual clock (see `Clock`).
+    pub(crate) fn new(
+        backend: Backend,
+        execution: u64,
+        registry: Arc<Registry>,
+        tick_limit: usize,
+    ) -> Arc<Exec> {
         Arc::new(Exec {
             backend,
             execution,
@@ -86,7 +92,7 @@ impl Exec {
             // The same start in every execution: loom replays each execution's prefix and needs
             // every draw to come out the same (tokio's runs reseed it from the check's seed).
             rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
-            clock: super::clock::Clock::new(backend, crate::check::tick_limit()),
+            clock: super::clock::Clock::new(backend, tick_limit),
             race: super::race::Detector::default(),
         })
     }

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::panic::{self, PanicHookInfo};
 use std::sync::{Arc, Once};
 
+use super::verdict::FailureKind;
 use super::{backend, exec};
 
 /// The payload of the single panic that stops a failing loom or shuttle execution.
@@ -41,14 +42,14 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
 pub(crate) fn finding(msg: &str, who: &str, at: &str) -> exec::Finding {
     if super::verdict::Stop::of_message(msg) == super::verdict::Stop::Causality {
         return exec::Finding {
-            kind: crate::check::FailureKind::Race,
+            kind: FailureKind::Race,
             text: format!(
                 "WARNING: DATA RACE found by loom's causality check in {who}: {msg}\n    at {at}"
             ),
         };
     }
     exec::Finding {
-        kind: crate::check::FailureKind::Panic,
+        kind: FailureKind::Panic,
         text: format!("panic in {who}: {msg}\n    panicked at {at}"),
     }
 }
@@ -63,13 +64,14 @@ type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
 
 /// Installs, once per process, a hook that records panics raised inside checked executions
 /// (the report shows them) instead of printing each one; other panics print as before.
-/// Set `LEAKPROOF_SHOW_PANICS=1` to print them all.
+/// Set `LEAKPROOF_SHOW_PANICS=1` to print them all. A panic for which `silenced` says yes
+/// (one the caller turns into a value) prints nothing.
 ///
 /// Shuttle's own hook only sees panics raised inside a shuttle execution: outside one it
 /// would print a "Task failed, serializing schedule" banner, naming the failing task
 /// "Tried to get ExecutionState, but got the following error: NotSet", in front of every
 /// ordinary panic of the process (a failing assertion of a test, a panic on a tokio thread).
-pub(crate) fn install_hook() {
+pub(crate) fn install_hook(silenced: fn() -> bool) {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // The hook shuttle would wrap (the default one unless someone set another): ordinary
@@ -80,13 +82,13 @@ pub(crate) fn install_hook() {
         // Let shuttle install its own hook first, so that ours wraps it rather than the reverse.
         shuttle::Runner::new(
             shuttle::scheduler::RoundRobinScheduler::new(1),
-            super::super::check::shuttle_config(),
+            backend::shuttle_config(),
         )
         .run(|| {});
         let show_all = std::env::var_os("LEAKPROOF_SHOW_PANICS").is_some_and(|v| v != "0");
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
-            if crate::check::replay_error_is_caught() {
+            if silenced() {
                 return; // the caller gets it as a value and reports it
             }
             let in_check = exec::with_current(|e| e.is_some());
@@ -129,6 +131,17 @@ impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
             Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
             Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
             Err(payload) => std::task::Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+/// Under loom and shuttle, stops the execution now with the one failure signal.
+pub(crate) fn raise_if_modelled(exec: Option<&exec::Exec>) {
+    if let Some(e) = exec {
+        if e.backend != backend::Backend::Tokio {
+            e.torn_down
+                .store(true, std::sync::atomic::Ordering::Release);
+            panic::panic_any(FailureSignal);
         }
     }
 }

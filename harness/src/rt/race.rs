@@ -1,4 +1,4 @@
-//! Happens-before tracking for [`RaceCell`](crate::cell::RaceCell): a vector clock per task,
+//! Happens-before tracking for `RaceCell` (`leakproof::cell`): a vector clock per task,
 //! a release clock inside every synchronisation primitive, FastTrack epochs per cell.
 //!
 //! # How happens-before is tracked
@@ -25,7 +25,7 @@
 //!
 //! # Cost when unused
 //!
-//! The detector switches itself on at the first [`RaceCell`](crate::cell::RaceCell) access of an
+//! The detector switches itself on at the first `RaceCell` (`leakproof::cell`) access of an
 //! execution; until then every hook is one thread-local look-up and one relaxed load. Starting
 //! late loses nothing: every chain of edges that orders two cell accesses starts after the
 //! first of them, so edges released before the switch can only order accesses that never
@@ -390,7 +390,7 @@ pub(crate) fn check_access(
         }
         let text = e.race.access(e, meta, write, site)?;
         e.record(exec::Finding {
-            kind: crate::check::FailureKind::Race,
+            kind: super::verdict::FailureKind::Race,
             text,
         });
         Some(())
@@ -401,7 +401,7 @@ pub(crate) fn check_access(
 /// checker reports the finding when the run ends).
 pub(crate) fn raise() {
     let exec = exec::current();
-    crate::task::raise_if_modelled(exec.as_deref());
+    super::panic::raise_if_modelled(exec.as_deref());
 }
 
 fn kind(write: bool) -> &'static str {

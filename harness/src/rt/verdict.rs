@@ -1,13 +1,53 @@
-//! The one reader of the checkers' own panics: loom and shuttle stop an execution by
-//! panicking with a message (a deadlock, a step bound, a schedule that does not fit), and
-//! leakproof reads its verdict from that message here and nowhere else.
+//! Verdicts: [`FailureKind`], what went wrong in a failing execution (re-exported as
+//! `leakproof::check::FailureKind`), and [`Stop`], the one reader of the checkers' own
+//! panics: loom and shuttle stop an execution by panicking with a message (a deadlock, a
+//! step bound, a schedule that does not fit), and leakproof reads its verdict from that
+//! message here and nowhere else.
 //!
 //! Every message recognised has a unit test below that makes loom or shuttle raise it for
 //! real, so an upstream change of wording fails a test rather than a verdict.
 
 use std::any::Any;
+use std::fmt;
 
 use super::panic::{message, FailureSignal};
+
+/// What went wrong in a failing execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// A task still alive, blocked forever, after the body returned (a goroutine leak).
+    Leak,
+    /// Every live task blocked, the body included, with nothing left to wake them.
+    Deadlock,
+    /// Two unsynchronised accesses to a `RaceCell`, at least one a write.
+    Race,
+    /// A task or the body panicked (an assertion of the model failed, say).
+    Panic,
+    /// A send on a channel after `close()` (Go panics there).
+    ClosedSend,
+    /// The checker's step bound was exceeded (shuttle's max steps, loom's branch limit).
+    StepLimit,
+    /// A poll held its OS thread longer than `LEAKPROOF_SLOW_POLL_MS` (a std `Mutex` held
+    /// across `.await`, `std::thread::sleep` or blocking I/O in async code): the tokio
+    /// checker's verdict, with the task's name and spawn site. Time the thread spent waiting
+    /// for a CPU is not counted, so a loaded machine does not trip it. Polls are virtual under
+    /// loom and shuttle, which never report it.
+    BlockingInAsync,
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailureKind::Leak => "leak",
+            FailureKind::Deadlock => "deadlock",
+            FailureKind::Race => "race",
+            FailureKind::Panic => "panic",
+            FailureKind::ClosedSend => "send on closed channel",
+            FailureKind::StepLimit => "step limit exceeded",
+            FailureKind::BlockingInAsync => "blocking in async",
+        })
+    }
+}
 
 /// What a panic that reached the checker is: the checker's own stop, or the code's panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

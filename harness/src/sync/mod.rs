@@ -63,6 +63,7 @@
 //! waiting future that is dropped (a timed-out or losing `select!` arm) leaves the queue and
 //! passes on anything handed to it in the meantime.
 
+mod acquire;
 pub mod atomic;
 mod cond;
 mod mutex;

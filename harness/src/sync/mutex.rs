@@ -9,9 +9,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::waiters::{Tracked, Waiters};
-use crate::rt::backend::{self, Lock};
-use crate::rt::race::SyncClock;
+use super::acquire::{Acquire, Permits};
 
 /// A mutual-exclusion lock around a value of type `T`, like Go's `sync.Mutex` or
 /// `tokio::sync::Mutex`.
@@ -44,17 +42,9 @@ use crate::rt::race::SyncClock;
 /// }).unwrap();
 /// ```
 pub struct Mutex<T> {
-    res: Tracked,
-    state: Lock<State>,
+    /// One permit: held by a guard, or granted to a waiter that has not taken it yet.
+    sem: Permits,
     value: UnsafeCell<T>,
-}
-
-struct State {
-    /// Held by a guard, or granted to a waiter that has not taken it yet.
-    locked: bool,
-    waiters: Waiters,
-    /// What unlocks released: the next lock acquires it (happens-before for `RaceCell`).
-    race: SyncClock,
 }
 
 // SAFETY: the value is reached only through a guard, and the lock state hands out one guard
@@ -66,12 +56,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            res: Tracked::new("mutex", Location::caller()),
-            state: Lock::new(State {
-                locked: false,
-                waiters: Waiters::default(),
-                race: SyncClock::default(),
-            }),
+            sem: Permits::new("mutex", 1, Location::caller()),
             value: UnsafeCell::new(value),
         }
     }
@@ -88,8 +73,7 @@ impl<T> Mutex<T> {
     pub(super) fn lock_at(&self, site: &'static Location<'static>) -> MutexLockFuture<'_, T> {
         MutexLockFuture {
             mutex: self,
-            waiter: None,
-            site,
+            acquire: self.sem.acquire("lock", site),
         }
     }
 
@@ -105,16 +89,7 @@ impl<T> Mutex<T> {
     /// # }).unwrap();
     /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let mut st = self.state.lock();
-        if st.locked {
-            return None;
-        }
-        st.locked = true;
-        st.race.acquire();
-        let me = backend::current_task_id();
-        self.res.held(me);
-        drop(st);
-        Some(self.guard(me))
+        self.sem.try_acquire().map(|me| self.guard(me))
     }
 
     /// The value, through a unique borrow: no locking needed.
@@ -134,20 +109,6 @@ impl<T> Mutex<T> {
             _not_sync: PhantomData,
         }
     }
-
-    /// Unlocks: hands the lock to the first waiter, if any. Call with the state locked.
-    fn unlock(&self, st: &mut State) -> Option<std::task::Waker> {
-        match st.waiters.grant_first(|_| true) {
-            Some(w) => {
-                self.res.held(w.task);
-                Some(w.waker.clone())
-            }
-            None => {
-                st.locked = false;
-                None
-            }
-        }
-    }
 }
 
 impl<T: Default> Default for Mutex<T> {
@@ -159,7 +120,7 @@ impl<T: Default> Default for Mutex<T> {
 
 impl<T> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Mutex(mutex #{})", self.res.id)
+        write!(f, "Mutex(mutex #{})", self.sem.res.id)
     }
 }
 
@@ -191,17 +152,7 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        let m = self.mutex;
-        let Some(mut st) = m.state.lock_in_drop() else {
-            return;
-        };
-        m.res.released(self.holder);
-        st.race.release();
-        let wake = m.unlock(&mut st);
-        drop(st);
-        if let Some(w) = wake {
-            w.wake();
-        }
+        self.mutex.sem.release(self.holder);
     }
 }
 
@@ -214,9 +165,7 @@ impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 /// The future of [`Mutex::lock`].
 pub struct MutexLockFuture<'a, T> {
     mutex: &'a Mutex<T>,
-    /// Our place in the queue while we wait.
-    waiter: Option<u64>,
-    site: &'static Location<'static>,
+    acquire: Acquire<'a, Permits>,
 }
 
 impl<T> Unpin for MutexLockFuture<'_, T> {}
@@ -225,64 +174,15 @@ impl<'a, T> Future for MutexLockFuture<'a, T> {
     type Output = MutexGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
-        let m = self.mutex;
-        let mut st = m.state.lock();
-        if let Some(id) = self.waiter {
-            match st.waiters.poll_entry(id, cx.waker()) {
-                Some(false) => return Poll::Pending,
-                Some(true) => {
-                    let w = st.waiters.remove(id).expect("the waiter is queued");
-                    st.race.acquire();
-                    drop(st);
-                    self.waiter = None;
-                    m.res.done();
-                    return Poll::Ready(m.guard(w.task));
-                }
-                None => unreachable!("a waiting lock future left the queue"),
-            }
-        }
-        if !st.locked {
-            st.locked = true;
-            st.race.acquire();
-            let me = backend::current_task_id();
-            m.res.held(me);
-            drop(st);
-            return Poll::Ready(m.guard(me));
-        }
-        self.waiter = Some(st.waiters.push(false, cx.waker()));
-        drop(st);
-        m.res.wait("lock", self.site);
-        Poll::Pending
-    }
-}
-
-impl<T> Drop for MutexLockFuture<'_, T> {
-    fn drop(&mut self) {
-        let Some(id) = self.waiter else { return };
-        let m = self.mutex;
-        let Some(mut st) = m.state.lock_in_drop() else {
-            return;
-        };
-        let Some(w) = st.waiters.remove(id) else {
-            return;
-        };
-        // Handed the lock but never took it: pass it on.
-        let wake = if w.granted {
-            m.res.released(w.task);
-            m.unlock(&mut st)
-        } else {
-            None
-        };
-        drop(st);
-        m.res.done();
-        if let Some(w) = wake {
-            w.wake();
-        }
+        let mutex = self.mutex;
+        self.acquire
+            .poll_acquire(cx)
+            .map(|holder| mutex.guard(holder))
     }
 }
 
 impl<T> fmt::Debug for MutexLockFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MutexLockFuture(mutex #{})", self.mutex.res.id)
+        write!(f, "MutexLockFuture(mutex #{})", self.mutex.sem.res.id)
     }
 }

@@ -9,6 +9,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use super::acquire::{Acquire, Gate};
 use super::waiters::{wake_all, Tracked, Waiters};
 use crate::rt::backend::{self, Lock};
 use crate::rt::race::SyncClock;
@@ -48,7 +49,7 @@ pub struct RwLock<T> {
     value: UnsafeCell<T>,
 }
 
-struct State {
+pub(crate) struct State {
     /// Read locks held or granted.
     readers: usize,
     /// Whether the write lock is held or granted.
@@ -98,9 +99,7 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn read(&self) -> RwLockReadFuture<'_, T> {
         RwLockReadFuture {
-            lock: self,
-            waiter: None,
-            site: Location::caller(),
+            acquire: Acquire::new(self, false, "read", Location::caller()),
         }
     }
 
@@ -108,9 +107,7 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn write(&self) -> RwLockWriteFuture<'_, T> {
         RwLockWriteFuture {
-            lock: self,
-            waiter: None,
-            site: Location::caller(),
+            acquire: Acquire::new(self, true, "write", Location::caller()),
         }
     }
 
@@ -128,31 +125,25 @@ impl<T> RwLock<T> {
     /// # }).unwrap();
     /// ```
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        let mut st = self.state.lock();
-        if !st.can_read() {
-            return None;
-        }
-        st.readers += 1;
-        st.wrote.acquire();
-        let me = backend::current_task_id();
-        self.res.held(me);
-        drop(st);
-        Some(self.read_guard(me))
+        self.try_take(false).map(|me| self.read_guard(me))
     }
 
     /// Takes the write lock if nobody holds it or waits for it right now.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        self.try_take(true).map(|me| self.write_guard(me))
+    }
+
+    /// Takes a read (or the write) lock if the gate lets it in now; the task that holds it.
+    fn try_take(&self, exclusive: bool) -> Option<u64> {
         let mut st = self.state.lock();
-        if !st.can_write() {
+        if !Self::admit(&mut st, exclusive) {
             return None;
         }
-        st.writer = true;
-        st.wrote.acquire();
-        st.read.acquire();
+        Self::acquired(&mut st, exclusive);
         let me = backend::current_task_id();
         self.res.held(me);
         drop(st);
-        Some(self.write_guard(me))
+        Some(me)
     }
 
     /// The value, through a unique borrow: no locking needed.
@@ -217,6 +208,57 @@ impl<T> RwLock<T> {
             granted += 1;
         }
         st.readers += granted;
+    }
+}
+
+impl<T> Gate for RwLock<T> {
+    type State = State;
+
+    fn state(&self) -> &Lock<State> {
+        &self.state
+    }
+
+    fn res(&self) -> &Tracked {
+        &self.res
+    }
+
+    fn waiters(st: &mut State) -> &mut Waiters {
+        &mut st.waiters
+    }
+
+    fn admit(st: &mut State, exclusive: bool) -> bool {
+        if exclusive && st.can_write() {
+            st.writer = true;
+            true
+        } else if !exclusive && st.can_read() {
+            st.readers += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A reader acquires what write unlocks released; a writer, read unlocks' too.
+    fn acquired(st: &mut State, exclusive: bool) {
+        st.wrote.acquire();
+        if exclusive {
+            st.read.acquire();
+        }
+    }
+
+    fn give_back(&self, st: &mut State, exclusive: bool, wake: &mut Vec<Waker>) {
+        if exclusive {
+            self.release_write(st, wake);
+        } else {
+            self.release_read(st, wake);
+        }
+    }
+
+    fn left(&self, st: &mut State, exclusive: bool, wake: &mut Vec<Waker>) {
+        if exclusive && !st.writer && !st.waiters.any_waiting(|w| w.exclusive) {
+            // The readers queued behind this writer need not wait any longer.
+            self.grant_readers(st, wake);
+        }
     }
 }
 
@@ -314,9 +356,7 @@ impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
 
 /// The future of [`RwLock::read`].
 pub struct RwLockReadFuture<'a, T> {
-    lock: &'a RwLock<T>,
-    waiter: Option<u64>,
-    site: &'static Location<'static>,
+    acquire: Acquire<'a, RwLock<T>>,
 }
 
 impl<T> Unpin for RwLockReadFuture<'_, T> {}
@@ -325,64 +365,14 @@ impl<'a, T> Future for RwLockReadFuture<'a, T> {
     type Output = RwLockReadGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let l = self.lock;
-        let mut st = l.state.lock();
-        if let Some(id) = self.waiter {
-            match st.waiters.poll_entry(id, cx.waker()) {
-                Some(false) => return Poll::Pending,
-                Some(true) => {
-                    let w = st.waiters.remove(id).expect("the waiter is queued");
-                    st.wrote.acquire();
-                    drop(st);
-                    self.waiter = None;
-                    l.res.done();
-                    return Poll::Ready(l.read_guard(w.task));
-                }
-                None => unreachable!("a waiting read future left the queue"),
-            }
-        }
-        if st.can_read() {
-            st.readers += 1;
-            st.wrote.acquire();
-            let me = backend::current_task_id();
-            l.res.held(me);
-            drop(st);
-            return Poll::Ready(l.read_guard(me));
-        }
-        self.waiter = Some(st.waiters.push(false, cx.waker()));
-        drop(st);
-        l.res.wait("read", self.site);
-        Poll::Pending
-    }
-}
-
-impl<T> Drop for RwLockReadFuture<'_, T> {
-    fn drop(&mut self) {
-        let Some(id) = self.waiter else { return };
-        let l = self.lock;
-        let Some(mut st) = l.state.lock_in_drop() else {
-            return;
-        };
-        let Some(w) = st.waiters.remove(id) else {
-            return;
-        };
-        let mut wake = Vec::new();
-        if w.granted {
-            // Handed a read lock but never took it: give it back.
-            l.res.released(w.task);
-            l.release_read(&mut st, &mut wake);
-        }
-        drop(st);
-        l.res.done();
-        wake_all(wake);
+        let lock = self.acquire.gate();
+        self.acquire.poll_acquire(cx).map(|me| lock.read_guard(me))
     }
 }
 
 /// The future of [`RwLock::write`].
 pub struct RwLockWriteFuture<'a, T> {
-    lock: &'a RwLock<T>,
-    waiter: Option<u64>,
-    site: &'static Location<'static>,
+    acquire: Acquire<'a, RwLock<T>>,
 }
 
 impl<T> Unpin for RwLockWriteFuture<'_, T> {}
@@ -391,72 +381,27 @@ impl<'a, T> Future for RwLockWriteFuture<'a, T> {
     type Output = RwLockWriteGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let l = self.lock;
-        let mut st = l.state.lock();
-        if let Some(id) = self.waiter {
-            match st.waiters.poll_entry(id, cx.waker()) {
-                Some(false) => return Poll::Pending,
-                Some(true) => {
-                    let w = st.waiters.remove(id).expect("the waiter is queued");
-                    st.wrote.acquire();
-                    st.read.acquire();
-                    drop(st);
-                    self.waiter = None;
-                    l.res.done();
-                    return Poll::Ready(l.write_guard(w.task));
-                }
-                None => unreachable!("a waiting write future left the queue"),
-            }
-        }
-        if st.can_write() {
-            st.writer = true;
-            st.wrote.acquire();
-            st.read.acquire();
-            let me = backend::current_task_id();
-            l.res.held(me);
-            drop(st);
-            return Poll::Ready(l.write_guard(me));
-        }
-        self.waiter = Some(st.waiters.push(true, cx.waker()));
-        drop(st);
-        l.res.wait("write", self.site);
-        Poll::Pending
-    }
-}
-
-impl<T> Drop for RwLockWriteFuture<'_, T> {
-    fn drop(&mut self) {
-        let Some(id) = self.waiter else { return };
-        let l = self.lock;
-        let Some(mut st) = l.state.lock_in_drop() else {
-            return;
-        };
-        let Some(w) = st.waiters.remove(id) else {
-            return;
-        };
-        let mut wake = Vec::new();
-        if w.granted {
-            // Handed the write lock but never took it: give it back.
-            l.res.released(w.task);
-            l.release_write(&mut st, &mut wake);
-        } else if !st.writer && !st.waiters.any_waiting(|w| w.exclusive) {
-            // The readers queued behind this writer need not wait any longer.
-            l.grant_readers(&mut st, &mut wake);
-        }
-        drop(st);
-        l.res.done();
-        wake_all(wake);
+        let lock = self.acquire.gate();
+        self.acquire.poll_acquire(cx).map(|me| lock.write_guard(me))
     }
 }
 
 impl<T> fmt::Debug for RwLockReadFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RwLockReadFuture(rwlock #{})", self.lock.res.id)
+        write!(
+            f,
+            "RwLockReadFuture(rwlock #{})",
+            self.acquire.gate().res.id
+        )
     }
 }
 
 impl<T> fmt::Debug for RwLockWriteFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RwLockWriteFuture(rwlock #{})", self.lock.res.id)
+        write!(
+            f,
+            "RwLockWriteFuture(rwlock #{})",
+            self.acquire.gate().res.id
+        )
     }
 }

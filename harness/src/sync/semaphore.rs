@@ -4,11 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use super::waiters::{wake_all, Tracked, Waiters};
-use crate::rt::backend::{self, Lock};
-use crate::rt::race::SyncClock;
+use super::acquire::{Acquire, Permits};
 
 /// A counting semaphore: a pool of permits that tasks take and give back, to cap how many
 /// of them do something at once (Go's buffered-channel semaphore, or
@@ -42,16 +40,7 @@ use crate::rt::race::SyncClock;
 /// }).unwrap();
 /// ```
 pub struct Semaphore {
-    res: Tracked,
-    state: Lock<State>,
-}
-
-struct State {
-    /// Permits nobody holds and nobody was granted.
-    permits: usize,
-    waiters: Waiters,
-    /// What permits given back released: every later acquire acquires it.
-    race: SyncClock,
+    sem: Permits,
 }
 
 impl Semaphore {
@@ -59,12 +48,7 @@ impl Semaphore {
     #[track_caller]
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            res: Tracked::new("semaphore", Location::caller()),
-            state: Lock::new(State {
-                permits,
-                waiters: Waiters::default(),
-                race: SyncClock::default(),
-            }),
+            sem: Permits::new("semaphore", permits, Location::caller()),
         }
     }
 
@@ -76,8 +60,7 @@ impl Semaphore {
     pub fn acquire(&self) -> AcquireFuture<'_> {
         AcquireFuture {
             sem: self,
-            waiter: None,
-            site: Location::caller(),
+            acquire: self.sem.acquire("acquire", Location::caller()),
         }
     }
 
@@ -93,53 +76,25 @@ impl Semaphore {
     /// # }).unwrap();
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        let mut st = self.state.lock();
-        if st.permits == 0 {
-            return None;
-        }
-        st.permits -= 1;
-        st.race.acquire();
-        let me = backend::current_task_id();
-        self.res.held(me);
-        drop(st);
-        Some(SemaphorePermit {
-            sem: self,
-            holder: me,
-        })
+        self.sem
+            .try_acquire()
+            .map(|holder| SemaphorePermit { sem: self, holder })
     }
 
     /// How many permits are free now.
     pub fn available_permits(&self) -> usize {
-        self.state.lock().permits
+        self.sem.state.lock().permits
     }
 
     /// Adds `n` permits (each goes to a waiting task first).
     pub fn add_permits(&self, n: usize) {
-        let mut st = self.state.lock();
-        let mut wake = Vec::new();
-        st.race.release();
-        for _ in 0..n {
-            self.give_back(&mut st, &mut wake);
-        }
-        drop(st);
-        wake_all(wake);
-    }
-
-    /// A permit came back: it goes to the first waiter, or to the pool.
-    fn give_back(&self, st: &mut State, wake: &mut Vec<Waker>) {
-        match st.waiters.grant_first(|_| true) {
-            Some(w) => {
-                self.res.held(w.task);
-                wake.push(w.waker.clone());
-            }
-            None => st.permits += 1,
-        }
+        self.sem.add(n);
     }
 }
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Semaphore(semaphore #{})", self.res.id)
+        write!(f, "Semaphore(semaphore #{})", self.sem.res.id)
     }
 }
 
@@ -155,102 +110,41 @@ impl SemaphorePermit<'_> {
         let sem = self.sem;
         let holder = self.holder;
         std::mem::forget(self);
-        let st = sem.state.lock();
-        sem.res.released(holder);
-        drop(st);
+        sem.sem.forget(holder);
     }
 }
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        let s = self.sem;
-        let Some(mut st) = s.state.lock_in_drop() else {
-            return;
-        };
-        s.res.released(self.holder);
-        st.race.release();
-        let mut wake = Vec::new();
-        s.give_back(&mut st, &mut wake);
-        drop(st);
-        wake_all(wake);
+        self.sem.sem.release(self.holder);
     }
 }
 
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SemaphorePermit(semaphore #{})", self.sem.res.id)
+        write!(f, "SemaphorePermit(semaphore #{})", self.sem.sem.res.id)
     }
 }
 
 /// The future of [`Semaphore::acquire`].
 pub struct AcquireFuture<'a> {
     sem: &'a Semaphore,
-    waiter: Option<u64>,
-    site: &'static Location<'static>,
+    acquire: Acquire<'a, Permits>,
 }
 
 impl<'a> Future for AcquireFuture<'a> {
     type Output = SemaphorePermit<'a>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
-        let s = self.sem;
-        let mut st = s.state.lock();
-        if let Some(id) = self.waiter {
-            match st.waiters.poll_entry(id, cx.waker()) {
-                Some(false) => return Poll::Pending,
-                Some(true) => {
-                    let w = st.waiters.remove(id).expect("the waiter is queued");
-                    st.race.acquire();
-                    drop(st);
-                    self.waiter = None;
-                    s.res.done();
-                    return Poll::Ready(SemaphorePermit {
-                        sem: s,
-                        holder: w.task,
-                    });
-                }
-                None => unreachable!("a waiting acquire future left the queue"),
-            }
-        }
-        if st.permits > 0 {
-            st.permits -= 1;
-            st.race.acquire();
-            let me = backend::current_task_id();
-            s.res.held(me);
-            drop(st);
-            return Poll::Ready(SemaphorePermit { sem: s, holder: me });
-        }
-        self.waiter = Some(st.waiters.push(false, cx.waker()));
-        drop(st);
-        s.res.wait("acquire", self.site);
-        Poll::Pending
-    }
-}
-
-impl Drop for AcquireFuture<'_> {
-    fn drop(&mut self) {
-        let Some(id) = self.waiter else { return };
-        let s = self.sem;
-        let Some(mut st) = s.state.lock_in_drop() else {
-            return;
-        };
-        let Some(w) = st.waiters.remove(id) else {
-            return;
-        };
-        let mut wake = Vec::new();
-        if w.granted {
-            // Handed a permit but never took it: pass it on.
-            s.res.released(w.task);
-            s.give_back(&mut st, &mut wake);
-        }
-        drop(st);
-        s.res.done();
-        wake_all(wake);
+        let sem = self.sem;
+        self.acquire
+            .poll_acquire(cx)
+            .map(|holder| SemaphorePermit { sem, holder })
     }
 }
 
 impl fmt::Debug for AcquireFuture<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AcquireFuture(semaphore #{})", self.sem.res.id)
+        write!(f, "AcquireFuture(semaphore #{})", self.sem.sem.res.id)
     }
 }

@@ -5,12 +5,12 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::rt::backend::Lock;
 use crate::rt::race::SyncClock;
 use crate::sync::waiters::Tracked;
-use crate::tokio::sync::wait_set::{park, WaitSet};
+use crate::tokio::sync::wait_set::{park_on, WaitSet};
 
 struct Node {
     res: Tracked,
@@ -188,33 +188,13 @@ fn wait<'a>(
     node: &'a Node,
     site: &'static Location<'static>,
 ) -> impl Future<Output = ()> + Send + 'a {
-    park(
+    park_on(
         &node.res,
         "cancelled",
         site,
-        move |id: &mut Option<u64>, waker: &Waker| {
-            let mut st = node.state.lock();
-            if st.cancelled {
-                st.clock.acquire();
-                let old = id.take().and_then(|i| st.waiters.remove(i));
-                drop(st);
-                drop(old);
-                return Poll::Ready(());
-            }
-            let old = st.waiters.register(id, waker);
-            drop(st);
-            drop(old);
-            Poll::Pending
-        },
-        move |id| {
-            let Some(mut st) = node.state.lock_in_drop() else {
-                return false;
-            };
-            let k = st.waiters.remove(id);
-            drop(st);
-            drop(k);
-            true
-        },
+        &node.state,
+        |st| &mut st.waiters,
+        |st| st.cancelled.then(|| st.clock.acquire()),
     )
 }
 

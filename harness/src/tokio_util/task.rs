@@ -5,13 +5,13 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::rt::backend::Lock;
 use crate::rt::race::SyncClock;
 use crate::sync::waiters::Tracked;
 use crate::task::JoinHandle;
-use crate::tokio::sync::wait_set::{park, WaitSet};
+use crate::tokio::sync::wait_set::{park_on, WaitSet};
 
 struct Inner {
     res: Tracked,
@@ -146,33 +146,13 @@ impl TaskTracker {
     #[track_caller]
     pub fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
         let inner = &*self.inner;
-        park(
+        park_on(
             &inner.res,
             "task tracker wait",
             Location::caller(),
-            move |id: &mut Option<u64>, waker: &Waker| {
-                let mut st = inner.state.lock();
-                if st.done() {
-                    st.clock.acquire();
-                    let old = id.take().and_then(|i| st.waiters.remove(i));
-                    drop(st);
-                    drop(old);
-                    return Poll::Ready(());
-                }
-                let old = st.waiters.register(id, waker);
-                drop(st);
-                drop(old);
-                Poll::Pending
-            },
-            move |id| {
-                let Some(mut st) = inner.state.lock_in_drop() else {
-                    return false;
-                };
-                let k = st.waiters.remove(id);
-                drop(st);
-                drop(k);
-                true
-            },
+            &inner.state,
+            |st| &mut st.waiters,
+            |st| st.done().then(|| st.clock.acquire()),
         )
     }
 }

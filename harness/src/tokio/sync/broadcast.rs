@@ -6,9 +6,8 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 
-use super::wait_set::{park, WaitSet};
+use super::wait_set::{park_on, WaitSet};
 use crate::rt::backend::Lock;
 use crate::rt::race::SyncClock;
 use crate::sync::waiters::Tracked;
@@ -17,24 +16,10 @@ use crate::sync::waiters::Tracked;
 pub mod error {
     use std::fmt;
 
-    /// [`Sender::send`](super::Sender::send) failed: no receiver is alive; the value comes
-    /// back.
-    #[derive(PartialEq, Eq, Clone, Copy)]
-    pub struct SendError<T>(pub T);
-
-    impl<T> fmt::Debug for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("SendError").finish_non_exhaustive()
-        }
+    send_error! {
+        /// [`Sender::send`](super::Sender::send) failed: no receiver is alive; the value
+        /// comes back.
     }
-
-    impl<T> fmt::Display for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "channel closed")
-        }
-    }
-
-    impl<T> std::error::Error for SendError<T> {}
 
     /// Why [`Receiver::recv`](super::Receiver::recv) returned no value.
     #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -268,32 +253,13 @@ impl<T> Sender<T> {
         T: Send,
     {
         let sh = &*self.shared;
-        park(
+        park_on(
             &sh.res,
             "broadcast closed",
             Location::caller(),
-            move |id: &mut Option<u64>, waker: &Waker| {
-                let mut st = sh.state.lock();
-                if st.receivers == 0 {
-                    if let Some(i) = id.take() {
-                        st.closed_waiters.remove(i);
-                    }
-                    return Poll::Ready(());
-                }
-                let old = st.closed_waiters.register(id, waker);
-                drop(st);
-                drop(old);
-                Poll::Pending
-            },
-            move |id| {
-                let Some(mut st) = sh.state.lock_in_drop() else {
-                    return false;
-                };
-                let k = st.closed_waiters.remove(id);
-                drop(st);
-                drop(k);
-                true
-            },
+            &sh.state,
+            |st| &mut st.closed_waiters,
+            |st| (st.receivers == 0).then_some(()),
         )
     }
 }
@@ -354,41 +320,17 @@ impl<T: Clone> Receiver<T> {
         let site = Location::caller();
         let Receiver { shared, next } = self;
         let sh: &Shared<T> = shared;
-        park(
+        park_on(
             &sh.res,
             "broadcast recv",
             site,
-            move |id: &mut Option<u64>, waker: &Waker| {
-                let mut st = sh.state.lock();
-                let r = match take(&mut st, next) {
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
-                    Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-                    Ok(v) => Some(Ok(v)),
-                };
-                match r {
-                    Some(r) => {
-                        let old = id.take().and_then(|i| st.waiters.remove(i));
-                        drop(st);
-                        drop(old);
-                        Poll::Ready(r)
-                    }
-                    None => {
-                        let old = st.waiters.register(id, waker);
-                        drop(st);
-                        drop(old);
-                        Poll::Pending
-                    }
-                }
-            },
-            move |id| {
-                let Some(mut st) = sh.state.lock_in_drop() else {
-                    return false;
-                };
-                let k = st.waiters.remove(id);
-                drop(st);
-                drop(k);
-                true
+            &sh.state,
+            |st| &mut st.waiters,
+            move |st| match take(st, next) {
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                Ok(v) => Some(Ok(v)),
             },
         )
     }

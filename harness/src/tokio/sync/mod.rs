@@ -3,6 +3,31 @@
 //! `watch` versions, `broadcast` lag), each state change a scheduling point under loom and
 //! shuttle, each wait reported with the primitive's creation site.
 
+/// Defines a channel's `SendError<T>` (`mpsc`, `broadcast`, `watch` each have their own, as
+/// in tokio): a send failed because nobody will receive it, and the value comes back.
+/// `Debug` leaves the value out and `Display` says "channel closed", as tokio's do.
+macro_rules! send_error {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(PartialEq, Eq, Clone, Copy)]
+        pub struct SendError<T>(pub T);
+
+        impl<T> std::fmt::Debug for SendError<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("SendError").finish_non_exhaustive()
+            }
+        }
+
+        impl<T> std::fmt::Display for SendError<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("channel closed")
+            }
+        }
+
+        impl<T> std::error::Error for SendError<T> {}
+    };
+}
+
 mod barrier;
 mod batch_semaphore;
 pub mod broadcast;

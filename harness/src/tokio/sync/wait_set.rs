@@ -3,9 +3,11 @@
 //! [`park`], which waits on a condition checked under that lock, reports the wait to the
 //! tracking layer and leaves the set when the waiting future is dropped.
 
+use std::future::Future;
 use std::panic::Location;
 use std::task::{Poll, Waker};
 
+use crate::rt::backend::Lock;
 use crate::sync::waiters::Tracked;
 
 /// Parked wakers, each under the id of the future that parked it.
@@ -100,4 +102,49 @@ pub(crate) async fn park<R>(
         }
     })
     .await
+}
+
+/// [`park`] for the common case: waits until `ready` gives a value, checking it under
+/// `state`'s lock, parked meanwhile in the [`WaitSet`] that `set` picks out of the state.
+/// Replaced and removed wakers are dropped only once the lock is released.
+pub(crate) fn park_on<'a, S, R>(
+    res: &'a Tracked,
+    op: &'static str,
+    site: &'static Location<'static>,
+    state: &'a Lock<S>,
+    set: fn(&mut S) -> &mut WaitSet,
+    mut ready: impl FnMut(&mut S) -> Option<R> + Send + 'a,
+) -> impl Future<Output = R> + Send + 'a
+where
+    S: Send + 'a,
+    R: Send + 'a,
+    Lock<S>: Sync,
+{
+    park(
+        res,
+        op,
+        site,
+        move |id: &mut Option<u64>, waker: &Waker| {
+            let mut st = state.lock();
+            if let Some(r) = ready(&mut st) {
+                let old = id.take().and_then(|i| set(&mut st).remove(i));
+                drop(st);
+                drop(old);
+                return Poll::Ready(r);
+            }
+            let old = set(&mut st).register(id, waker);
+            drop(st);
+            drop(old);
+            Poll::Pending
+        },
+        move |id| {
+            let Some(mut st) = state.lock_in_drop() else {
+                return false;
+            };
+            let k = set(&mut st).remove(id);
+            drop(st);
+            drop(k);
+            true
+        },
+    )
 }

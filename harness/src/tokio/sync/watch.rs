@@ -5,9 +5,8 @@ use std::future::Future;
 use std::ops::Deref;
 use std::panic::Location;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 
-use super::wait_set::{park, WaitSet};
+use super::wait_set::{park_on, WaitSet};
 use crate::rt::backend::{Lock, LockGuard};
 use crate::rt::race::SyncClock;
 use crate::sync::waiters::Tracked;
@@ -16,24 +15,10 @@ use crate::sync::waiters::Tracked;
 pub mod error {
     use std::fmt;
 
-    /// [`Sender::send`](super::Sender::send) failed: no receiver is left; the value comes
-    /// back.
-    #[derive(PartialEq, Eq, Clone, Copy)]
-    pub struct SendError<T>(pub T);
-
-    impl<T> fmt::Debug for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("SendError").finish_non_exhaustive()
-        }
+    send_error! {
+        /// [`Sender::send`](super::Sender::send) failed: no receiver is left; the value
+        /// comes back.
     }
-
-    impl<T> fmt::Display for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "channel closed")
-        }
-    }
-
-    impl<T> std::error::Error for SendError<T> {}
 
     /// [`Receiver::changed`](super::Receiver::changed) (or `has_changed`, `wait_for`)
     /// failed: every sender is gone.
@@ -238,32 +223,13 @@ impl<T> Sender<T> {
     {
         let site = Location::caller();
         let sh = &self.shared;
-        park(
+        park_on(
             &sh.res,
             "watch closed",
             site,
-            move |id: &mut Option<u64>, waker: &Waker| {
-                let mut meta = sh.meta.lock();
-                if meta.receivers == 0 {
-                    if let Some(i) = id.take() {
-                        meta.closed.remove(i);
-                    }
-                    return Poll::Ready(());
-                }
-                let old = meta.closed.register(id, waker);
-                drop(meta);
-                drop(old);
-                Poll::Pending
-            },
-            move |id| {
-                let Some(mut meta) = sh.meta.lock_in_drop() else {
-                    return false;
-                };
-                let k = meta.closed.remove(id);
-                drop(meta);
-                drop(k);
-                true
-            },
+            &sh.meta,
+            |meta| &mut meta.closed,
+            |meta| (meta.receivers == 0).then_some(()),
         )
     }
 
@@ -458,39 +424,21 @@ fn changed<'a, T: Send + Sync>(
     seen: &'a mut u64,
     site: &'static Location<'static>,
 ) -> impl Future<Output = Result<(), RecvError>> + Send + 'a {
-    park(
+    park_on(
         &sh.res,
         "watch changed",
         site,
-        move |id: &mut Option<u64>, waker: &Waker| {
-            let mut meta = sh.meta.lock();
-            let done = if meta.version != *seen {
+        &sh.meta,
+        |meta| &mut meta.changed,
+        move |meta| {
+            if meta.version != *seen {
                 *seen = meta.version;
                 Some(Ok(()))
             } else if meta.senders == 0 {
                 Some(Err(RecvError(())))
             } else {
                 None
-            };
-            if let Some(r) = done {
-                if let Some(i) = id.take() {
-                    meta.changed.remove(i);
-                }
-                return Poll::Ready(r);
             }
-            let old = meta.changed.register(id, waker);
-            drop(meta);
-            drop(old);
-            Poll::Pending
-        },
-        move |id| {
-            let Some(mut meta) = sh.meta.lock_in_drop() else {
-                return false;
-            };
-            let k = meta.changed.remove(id);
-            drop(meta);
-            drop(k);
-            true
         },
     )
 }

@@ -23,6 +23,7 @@ use std::task::{Context, Poll, Waker};
 use crate::rt::backend::{self, Lock};
 use crate::rt::exec::{self, Exec};
 use crate::rt::race::SyncClock;
+use crate::sync::waiters::wake_all;
 use crate::track;
 
 /// The resource kind reports show.
@@ -495,11 +496,5 @@ impl<T> Shared<T> {
     pub fn counts(&self) -> (usize, usize) {
         let st = self.state.lock();
         (st.senders, st.weak)
-    }
-}
-
-fn wake_all(wakers: Vec<Waker>) {
-    for w in wakers {
-        w.wake();
     }
 }

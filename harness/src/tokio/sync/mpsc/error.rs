@@ -2,23 +2,9 @@
 
 use std::fmt;
 
-/// A send failed because the receiver closed the channel or is gone; the value comes back.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendError").finish_non_exhaustive()
-    }
+send_error! {
+    /// A send failed because the receiver closed the channel or is gone; the value comes back.
 }
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
 
 /// Why `try_send` (or `try_reserve`) did not send; the value comes back.
 #[derive(Clone, Copy, PartialEq, Eq)]
