@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::check::FailureKind;
-use crate::rt::backend::{self, Lock};
+use crate::rt::backend::{self, Lock, LockGuard};
 use crate::rt::exec::{self, Finding};
 use crate::select::{ArmClaim, Step};
 use crate::track;
@@ -225,7 +225,10 @@ fn closed_send<T>(sh: &Shared<T>, site: &Location<'_>, closed_at: &Location<'_>)
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        let mut st = self.shared.state.lock();
+        // Quiet under loom: the clone is made by a holder, so the count stays above zero and
+        // no other task's operation can tell when it happened.
+        let sh = &*self.shared;
+        let mut st = sh.state.quiet().unwrap_or_else(|| sh.state.lock());
         st.senders += 1;
         self.shared.report(&st);
         drop(st);
@@ -237,6 +240,15 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        // With every receiver gone for good, no task can observe the sender count (nor the
+        // close the last drop makes): under loom the drop then needs no scheduling point.
+        if let Some(mut st) = self.shared.state.quiet() {
+            if st.receivers == 0 {
+                st.senders -= 1;
+                self.shared.report(&st);
+                return;
+            }
+        }
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
@@ -302,7 +314,9 @@ impl<T> Receiver<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        let mut st = self.shared.state.lock();
+        // Quiet under loom, as a sender's clone is.
+        let sh = &*self.shared;
+        let mut st = sh.state.quiet().unwrap_or_else(|| sh.state.lock());
         st.receivers += 1;
         self.shared.report(&st);
         drop(st);
@@ -314,6 +328,15 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        // With every sender gone for good (so no send waits either), no task can observe the
+        // receiver count: under loom the drop then needs no scheduling point.
+        if let Some(mut st) = self.shared.state.quiet() {
+            if st.senders == 0 {
+                st.receivers -= 1;
+                self.shared.report(&st);
+                return;
+            }
+        }
         let Some(mut st) = self.shared.state.lock_in_drop() else {
             return;
         };
@@ -364,6 +387,20 @@ impl<T> SendFuture<'_, T> {
         }
     }
 
+    /// Completes the send whose offer `id` a receiver took (and, for a select arm, won the
+    /// select for).
+    fn taken(
+        &mut self,
+        mut st: LockGuard<'_, State<T>>,
+        id: u64,
+    ) -> Step<Result<(), SendError<T>>> {
+        st.race.send_completed(id);
+        drop(st);
+        self.stop_waiting();
+        self.shared.msg_sent(id);
+        Step::Ready(Ok(()))
+    }
+
     /// The value to send and its message id: taken back out of our offer at `pos` if it is
     /// queued, else our own.
     fn take_value(&mut self, st: &mut State<T>, pos: Option<usize>) -> (u64, T) {
@@ -392,18 +429,20 @@ impl<T> SendFuture<'_, T> {
         park: bool,
     ) -> Step<Result<(), SendError<T>>> {
         let sh = self.shared;
+        // A receiver that took our value woke us for it, and a taken offer stays taken: under
+        // loom, seeing that needs no scheduling point.
+        if let Some(id) = self.offer {
+            if let Some(st) = sh.state.quiet() {
+                if st.offer_index(id).is_none() {
+                    return self.taken(st, id);
+                }
+            }
+        }
         let mut st = sh.state.lock();
         let pos = match self.offer {
             Some(id) => match st.offer_index(id) {
                 Some(p) => Some(p),
-                None => {
-                    // A receiver took our value (and, for a select arm, won the select for us).
-                    st.race.send_completed(id);
-                    drop(st);
-                    self.stop_waiting();
-                    sh.msg_sent(id);
-                    return Step::Ready(Ok(()));
-                }
+                None => return self.taken(st, id),
             },
             None => None,
         };
@@ -581,6 +620,20 @@ impl<T> RecvFuture<'_, T> {
         }
     }
 
+    /// The value a sender handed our waiting entry (and, for a select arm, won the select
+    /// for us), with its message id, if one did: takes it and removes the entry.
+    fn take_handed(&mut self, st: &mut State<T>) -> Option<(u64, T)> {
+        let id = self.waiter?;
+        let i = st.waiter_index(id)?;
+        st.receivers_waiting[i].slot.as_ref()?;
+        let w = st.receivers_waiting.remove(i).expect("waiter position");
+        let (msg, v) = w.slot.expect("checked above");
+        self.waiter = None;
+        st.race.receiver_left(id);
+        st.race.received_handed(msg);
+        Some((msg, v))
+    }
+
     /// Removes our waiting entry. A value a sender handed us meanwhile goes back to the
     /// front of the buffer, for the next receiver (wakers into `wake`).
     #[inline]
@@ -611,26 +664,29 @@ impl<T> RecvFuture<'_, T> {
         park: bool,
     ) -> Step<Option<T>> {
         let sh = self.shared;
+        // A sender that handed us a value woke us for it, and a handed value stays ours:
+        // under loom, taking it needs no scheduling point.
+        if self.waiter.is_some() {
+            if let Some(mut st) = sh.state.quiet() {
+                if let Some((msg, v)) = self.take_handed(&mut st) {
+                    drop(st);
+                    self.stop_waiting();
+                    sh.msg_received(msg);
+                    return Step::Ready(Some(v));
+                }
+            }
+        }
         let mut st = sh.state.lock();
         let mut queued = None;
+        if let Some((msg, v)) = self.take_handed(&mut st) {
+            drop(st);
+            self.stop_waiting();
+            sh.msg_received(msg);
+            return Step::Ready(Some(v));
+        }
         if let Some(id) = self.waiter {
             match st.waiter_index(id) {
-                Some(i) => {
-                    if st.receivers_waiting[i].slot.is_some() {
-                        // A sender handed us a value (and, for a select arm, won the select
-                        // for us).
-                        let w = st.receivers_waiting.remove(i).expect("waiter position");
-                        let (msg, v) = w.slot.expect("checked above");
-                        self.waiter = None;
-                        st.race.receiver_left(id);
-                        st.race.received_handed(msg);
-                        drop(st);
-                        self.stop_waiting();
-                        sh.msg_received(msg);
-                        return Step::Ready(Some(v));
-                    }
-                    queued = Some(i);
-                }
+                Some(i) => queued = Some(i),
                 None => self.waiter = None,
             }
         }

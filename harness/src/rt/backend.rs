@@ -39,6 +39,12 @@ pub(crate) enum Lock<T> {
     /// Under shuttle, a lock never held across a scheduling point (see [`Lock::new_leaf`]):
     /// one scheduling point, then a std mutex that is never contended.
     ShuttleLeaf(std::sync::Mutex<T>),
+    /// Under loom, a lock never held across a scheduling point (see [`Lock::new_leaf`]): one
+    /// read-modify-write of a loom atomic (the scheduling point, and the release/acquire
+    /// edge that loom's causality checks see), then a std mutex that is never contended.
+    /// Unlike loom's mutex it can also be entered without a scheduling point
+    /// ([`Lock::quiet`]).
+    LoomLeaf(loom::sync::atomic::AtomicUsize, std::sync::Mutex<T>),
 }
 
 /// The guard of a [`Lock`].
@@ -62,11 +68,36 @@ impl<T> Lock<T> {
     /// scheduling point (its critical sections take no other harness lock, touch no backend
     /// atomic, never yield). Under shuttle, acquiring it is one scheduling point and nothing
     /// else: shuttle's own mutex adds a second one at every release and costs a semaphore
-    /// each way, and, uncontended by construction, it would explore nothing more.
+    /// each way, and, uncontended by construction, it would explore nothing more. Under loom
+    /// it is one atomic step (see [`Lock::LoomLeaf`]), and it can be entered quietly.
     pub(crate) fn new_leaf(value: T) -> Self {
         match current() {
             Backend::Shuttle => Lock::ShuttleLeaf(std::sync::Mutex::new(value)),
-            _ => Lock::new(value),
+            Backend::Loom => Lock::LoomLeaf(
+                loom::sync::atomic::AtomicUsize::new(0),
+                std::sync::Mutex::new(value),
+            ),
+            Backend::Tokio => Lock::new(value),
+        }
+    }
+
+    /// Under loom, enters a leaf lock *without* a scheduling point; `None` on every other
+    /// lock (the caller then takes [`lock`](Lock::lock)).
+    ///
+    /// Only for a critical section that no other task can tell apart from not having run
+    /// yet or having run already: one that changes nothing another task's operation reads
+    /// (a sender count that stays above zero), or that reads only what is final once seen
+    /// (a value handed to this task, which its hand-over woke it for). loom then need not
+    /// interleave it with anything, and every model it explores gets smaller. On shuttle
+    /// and tokio every acquisition stays as it was (shuttle's schedules, and the replay
+    /// tokens that encode them, do not change).
+    #[inline]
+    pub(crate) fn quiet(&self) -> Option<LockGuard<'_, T>> {
+        match self {
+            Lock::LoomLeaf(_, m) => {
+                Some(LockGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner())))
+            }
+            _ => None,
         }
     }
 
@@ -80,6 +111,11 @@ impl<T> Lock<T> {
                 LockGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner()))
             }
             Lock::Loom(m) => LockGuard::Loom(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Lock::LoomLeaf(point, m) => {
+                // SeqCst, as loom's own mutex is: its acquisitions join the SeqCst order.
+                point.fetch_add(1, Ordering::SeqCst);
+                LockGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner()))
+            }
             Lock::Shuttle(m) => LockGuard::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner())),
         }
     }
@@ -89,7 +125,7 @@ impl<T> Lock<T> {
     pub(crate) fn lock_in_drop(&self) -> Option<LockGuard<'_, T>> {
         match self {
             Lock::Std(_) => Some(self.lock()),
-            Lock::Loom(_) | Lock::Shuttle(_) | Lock::ShuttleLeaf(_) => {
+            Lock::Loom(_) | Lock::LoomLeaf(..) | Lock::Shuttle(_) | Lock::ShuttleLeaf(_) => {
                 if std::thread::panicking() || !exec::is_live() {
                     None
                 } else {
