@@ -13,6 +13,13 @@
 //! dispatcher created before the check started should not be dropped inside the checked body
 //! (a registry closes a span's parent through the thread's current default dispatcher, which
 //! is the checker's there).
+//!
+//! The user's subscriber is asked whether it wants an event or span right before it gets it,
+//! never while the checker's registry runs its own filters: `tracing_subscriber`'s per-layer
+//! filters keep their state in one thread-local shared by every registry of the thread, so a
+//! nested filtering pass would mix the two registries' filter bits. That is also why this
+//! layer goes last (outermost) in the checker's registry: its callbacks then run after every
+//! other layer has taken its filter bit.
 
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::{Interest, NoSubscriber};
@@ -57,11 +64,9 @@ impl Forward {
         Forward { to }
     }
 
-    /// The per-layer filter to put on this layer: what `to` wants, minus the internals.
+    /// The per-layer filter to put on this layer: anything but the internals.
     pub(crate) fn filter(&self) -> ForwardFilter {
-        ForwardFilter {
-            to: self.to.clone(),
-        }
+        ForwardFilter
     }
 
     fn user_id<S>(&self, id: &Id, ctx: &Context<'_, S>) -> Option<Id>
@@ -80,6 +85,9 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !self.to.enabled(attrs.metadata()) {
+            return;
+        }
         let user = match attrs.parent() {
             Some(parent) => {
                 let parent = self.user_id(parent, &ctx);
@@ -109,7 +117,9 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        self.to.event(event);
+        if self.to.enabled(event.metadata()) {
+            self.to.event(event);
+        }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
@@ -133,14 +143,13 @@ where
     }
 }
 
-/// What the user's dispatcher is interested in, minus the checkers' internals.
-pub(crate) struct ForwardFilter {
-    to: Dispatch,
-}
+/// Everything but the checkers' internals; the user's dispatcher is asked by [`Forward`]
+/// itself, right before it gets an event or span (see the module's documentation).
+pub(crate) struct ForwardFilter;
 
 impl<S> Filter<S> for ForwardFilter {
     fn enabled(&self, meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
-        !internal(meta.target()) && self.to.enabled(meta)
+        !internal(meta.target())
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
@@ -277,6 +286,44 @@ mod tests {
                 .unwrap()
                 .iter()
                 .any(|s| s.starts_with("about to block")));
+        }
+    }
+
+    #[test]
+    fn a_users_per_layer_filters_keep_working() {
+        // tracing_subscriber keeps every registry's per-layer filter state in one thread-local:
+        // the user's filters must not mix with those of the checkers' registry.
+        use tracing_subscriber::filter::LevelFilter;
+        for check in [
+            Check::new("fwd-filters-loom").loom(),
+            Check::new("fwd-filters-shuttle").shuttle(3),
+        ] {
+            let seen = Seen::default();
+            let subscriber = tracing_subscriber::registry()
+                .with(seen.clone().with_filter(LevelFilter::INFO))
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_test_writer()
+                        .with_filter(LevelFilter::WARN),
+                );
+            tracing::subscriber::with_default(subscriber, || {
+                check
+                    .run(|| async {
+                        tracing::debug!(target: "app", "below the user's filter");
+                        body().await;
+                    })
+                    .unwrap()
+            });
+            let seen = seen.0.lock().unwrap();
+            assert!(
+                seen.iter().any(|s| s == "in the body inside request"),
+                "{seen:?}"
+            );
+            assert!(
+                seen.iter().any(|s| s == "in a task inside request>worker"),
+                "{seen:?}"
+            );
+            assert!(!seen.iter().any(|s| s.starts_with("below")), "{seen:?}");
         }
     }
 

@@ -17,16 +17,25 @@
 //! hunts; no check hunts past it. Each check gets an equal share: budget × test threads ÷
 //! tests, where tests is what the binary will run (its own `--list`, with the same filters) and
 //! test threads what libtest runs at once (`RUST_TEST_THREADS`, `--test-threads`, else the
-//! cores). Under cargo-nextest, a process per test, each test gets the whole budget (nextest
-//! runs them side by side). Batches alternate between shuttle's random and PCT schedulers;
+//! cores).
+//!
+//! Under cargo-nextest, a process per test, the budget is still one per test binary: the first
+//! process of a nextest run (`NEXTEST_RUN_ID`) that hunts writes the time it started to
+//! `<target>/<profile>/.leakproof/hunt-<binary>.txt` (under the file's lock), and every later
+//! process of that run and binary counts from it, so no process hunts past the budget. The
+//! share is the same rule with nextest's numbers: tests is every test the binary holds (its
+//! `--list` without filters: nextest's own filters are not visible to the test process, so a
+//! filtered run gives each check less than it could have), test threads is
+//! `NEXTEST_TEST_THREADS`. Batches alternate between shuttle's random and PCT schedulers;
 //! a failure is saved to the check's regressions file as any failure is. A progress line goes
 //! to the real stderr (libtest captures `eprintln!`, not the stream itself), and every check
 //! ends with a summary line.
 
-use std::io::Write;
+use std::io::{Read, Seek, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{Check, Checker, CheckerStats, Failure, Plan, Stats};
 
@@ -149,10 +158,15 @@ pub(super) fn from_env() -> Option<HuntEnv> {
     .clone()
 }
 
-/// The hunt of the whole test binary.
+/// The hunt of the whole test binary (under cargo-nextest: this process's part of it).
 struct Process {
     env: HuntEnv,
+    /// When this process started hunting.
     started: Instant,
+    /// How much of the budget earlier processes of the binary had used by then (nextest).
+    before: Duration,
+    /// Under cargo-nextest: this process runs one test of the binary.
+    nextest: bool,
     deadline: Instant,
     /// Each check's share of the budget.
     share: Duration,
@@ -180,16 +194,17 @@ fn clock(d: Duration) -> String {
     }
 }
 
-/// How many tests this test binary runs, from its own `--list` with the same arguments; None
-/// when the process is not a cargo test binary (they live in `deps/`) or the list is unreadable.
-fn listed_tests() -> Option<usize> {
+/// How many tests this test binary runs, from its own `--list` with the same arguments (under
+/// nextest, `filtered` false: every test it holds); None when the process is not a cargo test
+/// binary (they live in `deps/`) or the list is unreadable.
+fn listed_tests(filtered: bool) -> Option<usize> {
     let exe = std::env::current_exe().ok()?;
     if exe.parent()?.file_name()? != "deps" {
         return None;
     }
     let mut args = Vec::new();
     let mut skip_next = false;
-    for a in std::env::args().skip(1) {
+    for a in std::env::args().skip(1).filter(|_| filtered) {
         if skip_next {
             skip_next = false;
         } else if a == "--format" || a == "-Z" {
@@ -217,8 +232,13 @@ fn listed_tests() -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// How many tests libtest runs at once.
-fn test_threads() -> usize {
+/// How many tests run at once: nextest's `NEXTEST_TEST_THREADS` under nextest, else libtest's.
+fn test_threads(nextest: bool) -> usize {
+    if nextest {
+        if let Some(n) = var("NEXTEST_TEST_THREADS").and_then(|v| v.trim().parse().ok()) {
+            return std::cmp::max(n, 1);
+        }
+    }
     let mut args = std::env::args();
     while let Some(a) = args.next() {
         let v = match a.strip_prefix("--test-threads=") {
@@ -237,21 +257,113 @@ fn test_threads() -> usize {
         .max(1)
 }
 
+/// Each check's share of `budget` when `tests` tests run `threads` at a time.
+///
+/// ```
+/// use leakproof::check::hunt::share;
+/// use std::time::Duration;
+/// assert_eq!(share(Duration::from_secs(60), 6, 2), Duration::from_secs(20));
+/// // More threads than tests: every test may use the whole budget.
+/// assert_eq!(share(Duration::from_secs(60), 1, 4), Duration::from_secs(60));
+/// ```
+pub fn share(budget: Duration, tests: usize, threads: usize) -> Duration {
+    let tests = tests.max(1);
+    budget.mul_f64(threads.clamp(1, tests) as f64 / tests as f64)
+}
+
+/// When the hunt of test binary run `run` started: the time recorded in `file` by the first
+/// process of that run, or `now` (recorded, for the processes after this one) when this
+/// process is the first, or the file names another run. The file stays locked while it is
+/// read and written, so processes starting side by side agree on one start.
+pub(crate) fn shared_start(file: &Path, run: &str, now: SystemTime) -> std::io::Result<SystemTime> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(file)?;
+    f.lock()?;
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    let recorded = text.lines().find_map(|l| {
+        let (r, nanos) = l.strip_prefix("run ")?.rsplit_once(" started ")?;
+        (r == run).then(|| nanos.parse::<u64>().ok())?
+    });
+    if let Some(nanos) = recorded {
+        return Ok(UNIX_EPOCH + Duration::from_nanos(nanos));
+    }
+    let nanos = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    f.set_len(0)?;
+    f.rewind()?;
+    f.write_all(
+        format!(
+            "# leakproof: when this test binary's LEAKPROOF_HUNT started, by nextest run\nrun {run} started {nanos}\n"
+        )
+        .as_bytes(),
+    )?;
+    Ok(UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
 fn process(env: &HuntEnv) -> &'static Process {
     PROCESS.get_or_init(|| {
         let started = Instant::now();
-        let (share, how) = match listed_tests() {
+        let run = var("NEXTEST_RUN_ID");
+        let nextest = run.is_some();
+        // Under nextest: how much of the binary's budget its earlier processes have used.
+        let (before, shared) = match (&run, super::saved::TestBinary::current()) {
+            (Some(run), Some(binary)) => {
+                let now = SystemTime::now();
+                let file = binary.state_file("hunt");
+                match shared_start(&file, run, now) {
+                    Ok(start) => {
+                        let before = now.duration_since(start).unwrap_or_default();
+                        (
+                            before,
+                            format!(
+                                ", shared by its processes in nextest run {} ({} used before this one)",
+                                run.split('-').next().unwrap_or(run),
+                                clock(before)
+                            ),
+                        )
+                    }
+                    Err(e) => (
+                        Duration::ZERO,
+                        format!(
+                            " (cannot share it with the binary's other processes through {}: {e}; \
+                             this process counts from its own start)",
+                            file.display()
+                        ),
+                    ),
+                }
+            }
+            (Some(_), None) => (
+                Duration::ZERO,
+                " (not a cargo test binary: this process counts from its own start)".to_string(),
+            ),
+            (None, _) => (Duration::ZERO, String::new()),
+        };
+        let (share, how) = match listed_tests(!nextest) {
             Some(tests) => {
-                let threads = test_threads().min(tests);
+                let threads = test_threads(nextest).min(tests);
                 (
-                    env.budget.mul_f64(threads as f64 / tests as f64),
-                    format!("{tests} test(s) on {threads} thread(s)"),
+                    share(env.budget, tests, threads),
+                    if nextest {
+                        format!("{tests} test(s) in the binary on {threads} nextest thread(s)")
+                    } else {
+                        format!("{tests} test(s) on {threads} thread(s)")
+                    },
                 )
             }
             None => (env.budget, "test count unknown".to_string()),
         };
         say(&format!(
-            "leakproof hunt: {} for this test binary, shard {}/{}, {how}: up to {} per check",
+            "leakproof hunt: {} for this test binary{shared}, shard {}/{}, {how}: up to {} per check",
             clock(env.budget),
             env.shard.0 + 1,
             env.shard.1,
@@ -260,7 +372,9 @@ fn process(env: &HuntEnv) -> &'static Process {
         let p = Process {
             env: env.clone(),
             started,
-            deadline: started + env.budget,
+            before,
+            nextest,
+            deadline: started + env.budget.saturating_sub(before),
             share,
             executions: AtomicU64::new(0),
             active: AtomicUsize::new(0),
@@ -299,7 +413,7 @@ fn progress() {
             n as f64 / elapsed.as_secs_f64().max(1e-9),
             p.done.load(Ordering::SeqCst),
             p.found.load(Ordering::SeqCst),
-            clock(elapsed),
+            clock(p.before + elapsed),
             clock(p.env.budget)
         ));
     }
@@ -387,13 +501,14 @@ where
     };
     say(&format!(
         "leakproof hunt: check \"{}\": {} random + {} pct executions in {} ({k} seeds from {base}, shard {}/{}): {verdict}; \
-         binary so far: {done} check(s), {} executions, {} failure(s) in {}",
+         {} so far: {done} check(s), {} executions, {} failure(s) in {}",
         check.name,
         random.executions,
         pct.executions,
         clock(start.elapsed()),
         env.shard.0 + 1,
         env.shard.1,
+        if p.nextest { "this process" } else { "binary" },
         p.executions.load(Ordering::Relaxed),
         p.found.load(Ordering::SeqCst),
         clock(p.started.elapsed()),
@@ -420,5 +535,49 @@ mod tests {
         assert!(parse_shard("x").is_err());
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("1e400").is_err());
+    }
+
+    #[test]
+    fn the_processes_of_one_nextest_run_share_one_start() {
+        let dir = std::env::temp_dir().join(format!("lp-hunt-start-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join("hunt-checks-0123.txt");
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // Two processes of run "r1" start side by side: both count from one start, the
+        // earlier of the two writers'.
+        let starts: Vec<SystemTime> = std::thread::scope(|s| {
+            let hs: Vec<_> = [0u64, 5]
+                .into_iter()
+                .map(|later| {
+                    let file = &file;
+                    s.spawn(move || {
+                        shared_start(file, "r1", t0 + Duration::from_secs(later)).unwrap()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(starts[0], starts[1]);
+        assert!(starts[0] == t0 || starts[0] == t0 + Duration::from_secs(5));
+        // A process started 30 s later in the same run has 30 s (or 25 s) less of the budget.
+        let late = shared_start(&file, "r1", t0 + Duration::from_secs(30)).unwrap();
+        assert_eq!(late, starts[0]);
+        // The next run starts afresh.
+        let next = t0 + Duration::from_secs(600);
+        assert_eq!(shared_start(&file, "r2", next).unwrap(), next);
+        assert_eq!(
+            shared_start(&file, "r2", next + Duration::from_secs(1)).unwrap(),
+            next
+        );
+        // Shares: 4 tests, one at a time, share a 60 s budget; 2 at a time get twice as long.
+        assert_eq!(
+            share(Duration::from_secs(60), 4, 1),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            share(Duration::from_secs(60), 4, 2),
+            Duration::from_secs(30)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

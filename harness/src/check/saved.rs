@@ -27,7 +27,7 @@ use std::fs;
 use std::io::{Read, Seek, Write};
 use std::panic::Location;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::{catch_replay_error, Failure, FailureKind, ReplayError, ReplayToken, Stats};
 
@@ -331,29 +331,224 @@ pub fn user_dir() -> Option<PathBuf> {
     std::env::var_os("CARGO_MANIFEST_DIR").map(|d| PathBuf::from(d).join(USER_DIR))
 }
 
-/// Which check (name and `Check::new` site) owns each regressions file in this process.
-static OWNERS: Mutex<Option<HashMap<PathBuf, (String, String)>>> = Mutex::new(None);
+/// The test binary running now, as leakproof keeps state about it between its processes
+/// (cargo-nextest runs one process per test): its path, when it was built, and a folder beside
+/// it for that state.
+#[derive(Clone, Debug)]
+pub(crate) struct TestBinary {
+    /// The binary's path.
+    pub path: PathBuf,
+    /// Its modification time, in nanoseconds since the Unix epoch: a rebuilt binary starts
+    /// afresh.
+    pub built: u128,
+    /// `<target>/<profile>/.leakproof/`, beside the binary's `deps/` folder (a dot folder: a
+    /// binary of the same name, such as leakproof's own CLI, cannot clash with it).
+    pub state_dir: PathBuf,
+}
 
-/// Claims `path` for the check `name` created at `site`. The same check may run any number of
-/// times; a second check (another `Check::new` site) whose name maps to the same file is an
-/// error, since the two would replay each other's schedules.
+impl TestBinary {
+    /// The binary of this process, when it is a cargo test binary (they live in `deps/`).
+    pub(crate) fn current() -> Option<&'static TestBinary> {
+        static CURRENT: OnceLock<Option<TestBinary>> = OnceLock::new();
+        CURRENT
+            .get_or_init(|| {
+                let path = std::env::current_exe().ok()?;
+                let deps = path.parent()?;
+                if deps.file_name()? != "deps" {
+                    return None;
+                }
+                let built = fs::metadata(&path)
+                    .ok()?
+                    .modified()
+                    .ok()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?
+                    .as_nanos();
+                Some(TestBinary {
+                    state_dir: deps.parent()?.join(".leakproof"),
+                    path,
+                    built,
+                })
+            })
+            .as_ref()
+    }
+
+    /// The binary's file name (`checks-0123abcd`).
+    pub(crate) fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// A state file of this binary: `<state_dir>/<what>-<binary file name>.txt`.
+    pub(crate) fn state_file(&self, what: &str) -> PathBuf {
+        self.state_dir
+            .join(format!("{what}-{}.txt", self.file_name()))
+    }
+}
+
+/// The test running the calling code: cargo-nextest's `NEXTEST_TEST_NAME` (a process per
+/// test), else the thread's name (libtest names each test's thread after the test).
+pub(crate) fn current_test() -> String {
+    if let Some(t) = std::env::var("NEXTEST_TEST_NAME")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        return t;
+    }
+    match std::thread::current().name() {
+        Some(n) if n != "main" => n.to_string(),
+        _ => "(no test: not on a test's thread)".to_string(),
+    }
+}
+
+/// One check's claim on a regressions file: the file, the check's name, the test that runs it
+/// and where it was created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Claim {
+    /// The regressions file (`/…/leakproof-regressions/squares__leaky.txt`).
+    pub file: String,
+    /// The check's name.
+    pub name: String,
+    /// The test running it ([`current_test`]).
+    pub test: String,
+    /// `file:line:column` of its `Check::new`.
+    pub site: String,
+}
+
+impl Claim {
+    fn line(&self) -> String {
+        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        format!(
+            "{}\t{}\t{}\t{}\n",
+            self.file,
+            clean(&self.name),
+            clean(&self.test),
+            clean(&self.site)
+        )
+    }
+
+    fn parse(line: &str) -> Option<Claim> {
+        let mut f = line.split('\t');
+        let c = Claim {
+            file: f.next()?.to_string(),
+            name: f.next()?.to_string(),
+            test: f.next()?.to_string(),
+            site: f.next()?.to_string(),
+        };
+        f.next().is_none().then_some(c)
+    }
+
+    /// The error for two different checks on one file, `self` the earlier claim.
+    fn clash(&self, other: &Claim, path: &Path, remembered: Option<&str>) -> String {
+        format!(
+            "two checks share the regressions file {}: \"{}\" (test {}, Check::new at {}) and \"{}\" \
+             (test {}, Check::new at {}); they would replay each other's saved schedules. \
+             Give every check its own name{}.",
+            shown(path).display(),
+            self.name,
+            self.test,
+            self.site,
+            other.name,
+            other.test,
+            other.site,
+            remembered
+                .map(|b| format!(
+                    " (the first claim was made by another process of test binary {b}; it is \
+                     remembered until the binary is rebuilt)"
+                ))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// The claims made in this process, by regressions file.
+static OWNERS: Mutex<Option<HashMap<PathBuf, Claim>>> = Mutex::new(None);
+
+/// Claims `path` for the check `name` created at `site`, run by the current test. The same
+/// check may run any number of times in its test; another check whose name maps to the same
+/// file, or the same name run by another test, is an error, since the two would replay each
+/// other's schedules.
+///
+/// Within one process the claims are kept in memory; across the processes of one test binary
+/// (cargo-nextest runs a process per test) in `<target>/<profile>/.leakproof/claims-<binary>.txt`,
+/// which starts afresh when the binary is rebuilt.
 pub(crate) fn claim(path: &Path, name: &str, site: &Location<'_>) -> Result<(), String> {
-    let site = format!("{}:{}:{}", site.file(), site.line(), site.column());
+    let claim = Claim {
+        file: path.display().to_string().replace(['\t', '\n', '\r'], " "),
+        name: name.to_string(),
+        test: current_test(),
+        site: format!("{}:{}:{}", site.file(), site.line(), site.column()),
+    };
     let mut owners = OWNERS.lock().unwrap_or_else(|e| e.into_inner());
     let owners = owners.get_or_insert_with(HashMap::new);
-    match owners.get(path) {
-        Some((n, s)) if *n == name && *s == site => Ok(()),
-        Some((n, s)) => Err(format!(
-            "two checks share the regressions file {}: \"{n}\" (Check::new at {s}) and \"{name}\" \
-             (Check::new at {site}); they would replay each other's saved schedules. \
-             Give every check its own name.",
-            shown(path).display()
-        )),
-        None => {
-            owners.insert(path.to_path_buf(), (name.to_string(), site));
+    if let Some(first) = owners.get(path) {
+        return if *first == claim {
             Ok(())
+        } else {
+            Err(first.clash(&claim, path, None))
+        };
+    }
+    if let Some(binary) = TestBinary::current() {
+        // The file is a convenience for catching clashes across processes: when it cannot be
+        // written, the check still runs, with the claims of this process only.
+        match claim_in(&binary.state_file("claims"), binary.built, &claim) {
+            Ok(None) => {}
+            Ok(Some(first)) => {
+                return Err(first.clash(&claim, path, Some(&binary.file_name())));
+            }
+            Err(e) => super::hunt::say(&format!(
+                "leakproof: cannot keep check names across processes in {}: {e}",
+                binary.state_file("claims").display()
+            )),
         }
     }
+    owners.insert(path.to_path_buf(), claim);
+    Ok(())
+}
+
+/// Records `claim` in the claims file `registry` of a test binary built at `built`; returns the
+/// earlier, different claim on the same regressions file when there is one (and records
+/// nothing then). A file written for another build of the binary is started afresh. The file
+/// stays locked while it is read and rewritten, so concurrent processes are safe.
+pub(crate) fn claim_in(
+    registry: &Path,
+    built: u128,
+    claim: &Claim,
+) -> std::io::Result<Option<Claim>> {
+    if let Some(dir) = registry.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(registry)?;
+    file.lock()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    let stamp = format!("built {built}");
+    let mut lines = text.lines();
+    let header = "# leakproof: which test claimed each check name in this test binary";
+    let claims: Vec<Claim> = if lines.next() == Some(header) && lines.next() == Some(stamp.as_str())
+    {
+        lines.filter_map(Claim::parse).collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(first) = claims.iter().find(|c| c.file == claim.file) {
+        return Ok((first != claim).then(|| first.clone()));
+    }
+    let mut out = format!("{header}\n{stamp}\n");
+    for c in claims.iter().chain([claim]) {
+        out.push_str(&c.line());
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(out.as_bytes())?;
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -422,6 +617,83 @@ mod tests {
             "{err}"
         );
         assert!(err.contains(&format!("saved.rs:{}", other.line())), "{err}");
+    }
+
+    #[test]
+    fn a_second_test_claiming_a_name_fails_across_processes() {
+        // Two "processes" of one test binary (cargo-nextest: a process per test), each with
+        // only the claims file in common, race to claim check names.
+        let dir = scratch("claims");
+        let registry = dir.join("leakproof/claims-checks-0123.txt");
+        let claim = |test: &str, name: &str, line: u32| Claim {
+            file: format!("/crate/leakproof-regressions/{name}.txt"),
+            name: name.into(),
+            test: test.into(),
+            site: format!("tests/checks.rs:{line}:5"),
+        };
+        let firsts: Vec<Option<Claim>> = std::thread::scope(|s| {
+            let handles: Vec<_> = ["test_a", "test_b"]
+                .into_iter()
+                .map(|test| {
+                    let registry = &registry;
+                    s.spawn(move || {
+                        // Each test has a name of its own, and both claim "shared".
+                        claim_in(registry, 7, &claim(test, test, 1)).unwrap();
+                        claim_in(registry, 7, &claim(test, "shared", 9)).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // Exactly one of the two lost, and it is told which test won.
+        let lost: Vec<&Claim> = firsts.iter().flatten().collect();
+        assert_eq!(lost.len(), 1, "{firsts:?}");
+        let winner = &lost[0].test;
+        assert!(winner == "test_a" || winner == "test_b");
+        let loser = if winner == "test_a" {
+            "test_b"
+        } else {
+            "test_a"
+        };
+        let msg = lost[0].clash(
+            &claim(loser, "shared", 9),
+            Path::new("leakproof-regressions/shared.txt"),
+            Some("checks-0123"),
+        );
+        assert!(
+            msg.contains(&format!(
+                "(test {winner}, Check::new at tests/checks.rs:9:5)"
+            )),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!(
+                "(test {loser}, Check::new at tests/checks.rs:9:5)"
+            )),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("another process of test binary checks-0123"),
+            "{msg}"
+        );
+        // The winner claims its name again, in a later process: that is the same check.
+        assert_eq!(
+            claim_in(&registry, 7, &claim(winner, "shared", 9)).unwrap(),
+            None
+        );
+        // Another place in the winner's test is another check.
+        assert!(claim_in(&registry, 7, &claim(winner, "shared", 20))
+            .unwrap()
+            .is_some());
+        // A rebuilt binary starts afresh: the loser may now have the name.
+        assert_eq!(
+            claim_in(&registry, 8, &claim(loser, "shared", 9)).unwrap(),
+            None
+        );
+        assert!(claim_in(&registry, 8, &claim(winner, "shared", 9))
+            .unwrap()
+            .is_some());
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -14,7 +14,7 @@ struct CountOurEvents;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountOurEvents {
     fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target().starts_with("user_crate_demo") {
+        if event.metadata().target().starts_with("my_crate") {
             SEEN.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -40,7 +40,7 @@ fn counting<R>(f: impl FnOnce() -> R) -> R {
 fn squares_leaky() {
     let result = counting(|| {
         Check::new("squares/leaky").run(|| async {
-            assert_eq!(user_crate_demo::squares_leaky(vec![0, 3]).await, vec![9]);
+            assert_eq!(my_crate::squares_leaky(vec![0, 3]).await, vec![9]);
         })
     });
     if let Err(failure) = result {
@@ -52,11 +52,39 @@ fn squares_leaky() {
 fn squares_correct() {
     let stats = counting(|| {
         Check::new("squares/correct").run(|| async {
-            assert_eq!(user_crate_demo::squares(vec![0, 3]).await, vec![9]);
+            assert_eq!(my_crate::squares(vec![0, 3]).await, vec![9]);
         })
     })
     .unwrap();
     println!("squares/correct passed {} executions", stats.executions);
+}
+
+#[test]
+fn squares_empty() {
+    Check::new("squares/empty")
+        .run(|| async {
+            assert_eq!(my_crate::squares(vec![]).await, Vec::<u32>::new());
+        })
+        .unwrap();
+}
+
+/// One check built by a helper, so both tests below create it at the same place.
+fn clash() -> Check {
+    Check::new("squares/clash").shuttle(1)
+}
+
+// Two tests running checks of one name: whichever claims it second fails, in one process
+// (`cargo test`, test threads) or in two (cargo-nextest, a process per test).
+#[test]
+#[ignore = "fails by design: run by scripts/user-crate.sh"]
+fn name_clash_a() {
+    clash().run(|| async {}).unwrap();
+}
+
+#[test]
+#[ignore = "fails by design: run by scripts/user-crate.sh"]
+fn name_clash_b() {
+    clash().run(|| async {}).unwrap();
 }
 
 #[test]
