@@ -159,34 +159,15 @@ impl Model {
 
     /// Replays one execution from a failure's token.
     pub fn replay(&self, token: ReplayToken) -> Result<Stats, Failure> {
-        self.replay_with(token, false, false)
+        self.replay_with(token, false, false, false)
     }
 
-    /// Replays one execution, keeping its log (`record`, for [`diagram`]) and printing every
-    /// event and scheduling step (`trace`).
+    /// Replays one execution, keeping its log (`record`, for [`diagram`]), printing every
+    /// event and scheduling step (`trace`) and, with `shrink`, shrinking a failing shuttle or
+    /// PCT schedule to the fewest preemptions that still fail the same way before reporting it
+    /// (`leakproof replay MODEL TOKEN --shrink`; see `Check::shrink`). A loom token is replayed
+    /// as it is, and with `shrink` the report says why.
     pub fn replay_with(
-        &self,
-        token: ReplayToken,
-        record: bool,
-        trace: bool,
-    ) -> Result<Stats, Failure> {
-        self.replay_check(token, record, trace, false)
-    }
-
-    /// Replays one execution as [`replay_with`](Model::replay_with) does and, when it fails
-    /// along a shuttle or PCT schedule, shrinks that schedule to the fewest preemptions that
-    /// still fail the same way before reporting it (`leakproof replay MODEL TOKEN --shrink`;
-    /// see `Check::shrink`). A loom token is replayed as it is, and the report says why.
-    pub fn replay_shrunk(
-        &self,
-        token: ReplayToken,
-        record: bool,
-        trace: bool,
-    ) -> Result<Stats, Failure> {
-        self.replay_check(token, record, trace, true)
-    }
-
-    fn replay_check(
         &self,
         token: ReplayToken,
         record: bool,

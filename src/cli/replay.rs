@@ -62,10 +62,7 @@ pub fn replay(
     let mut any_failed = false;
     for (text, token) in tokens {
         let record = draw || svg.is_some();
-        let outcome = match catch_replay_error(|| match shrink {
-            true => model.replay_shrunk(token, record, trace),
-            false => model.replay_with(token, record, trace),
-        }) {
+        let outcome = match catch_replay_error(|| model.replay_with(token, record, trace, shrink)) {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!("leakproof: {e}");

@@ -90,6 +90,14 @@ impl Switches {
         }
         s
     }
+
+    /// Adds a preemption where `at` was decided: the task running there hands over to `to`
+    /// at that point of its own code.
+    pub fn preempt(&mut self, at: &Decision, to: usize) {
+        if let Some(key) = at.key() {
+            self.at.insert(key, (to, true));
+        }
+    }
 }
 
 /// A shuttle scheduler that follows a [`Plan`] for one execution and records its decisions.

@@ -6,7 +6,10 @@
 //! each preemption happens (which task, after how many of its own steps), then drops
 //! preemptions in batches, halving the batch when the failure goes away (Hermit's `analyze`
 //! does the same; dejafu reports the schedule with the fewest preemptions, then the fewest
-//! switches). A candidate is kept only if it fails with the same [`FailureKind`] and, for a
+//! switches). Removal only drops preemptions the schedule has; when it is stuck at two or
+//! more, the shrinker searches from few upwards (as dejafu and PULSE do): the schedule
+//! without any preemption, then with a single one at each point in turn, in case one
+//! preemption somewhere else suffices. A candidate is kept only if it fails with the same [`FailureKind`] and, for a
 //! leak or a deadlock, the same set of stuck operations (operation, call site, creation
 //! site), and only if it is strictly simpler; the search is bounded in replays and time
 //! (`LEAKPROOF_SHRINK_REPLAYS`, `LEAKPROOF_SHRINK_MS`). It never loses the failure: when no
@@ -226,6 +229,16 @@ struct Found {
 }
 
 impl Found {
+    fn new(trace: Vec<Decision>, failure: Failure) -> Found {
+        let (preemptions, switches) = guided::count(&trace);
+        Found {
+            trace,
+            failure,
+            preemptions,
+            switches,
+        }
+    }
+
     /// Smaller is simpler: fewer preemptions, then fewer switches, then fewer steps.
     fn score(&self) -> (usize, usize, usize) {
         (self.preemptions, self.switches, self.trace.len())
@@ -259,8 +272,9 @@ where
         !self.bounded
     }
 
-    /// Runs one execution along `plan`; what it found if it failed the same way.
-    fn attempt(&mut self, plan: Plan) -> Option<Found> {
+    /// Runs one execution along `plan`: the decisions it took, and its failure if it failed
+    /// the same way.
+    fn run(&mut self, plan: Plan) -> (Vec<Decision>, Option<Failure>) {
         self.replays += 1;
         let trace = Arc::new(Mutex::new(Vec::new()));
         let sched = Sched::Guided {
@@ -270,18 +284,60 @@ where
             execution: self.execution,
         };
         let (_, result) = model::shuttle(&self.ctx, self.body.clone(), sched);
-        let failure = result.err()?;
-        if signature(&failure) != self.want {
-            return None;
-        }
         let trace = std::mem::take(&mut *trace.lock().unwrap_or_else(|e| e.into_inner()));
-        let (preemptions, switches) = guided::count(&trace);
-        Some(Found {
-            trace,
-            failure,
-            preemptions,
-            switches,
-        })
+        let failure = result.err().filter(|f| signature(f) == self.want);
+        (trace, failure)
+    }
+
+    /// Runs one execution along `plan`; what it found if it failed the same way.
+    fn attempt(&mut self, plan: Plan) -> Option<Found> {
+        match self.run(plan) {
+            (trace, Some(failure)) => Some(Found::new(trace, failure)),
+            (_, None) => None,
+        }
+    }
+
+    /// Searches from few preemptions upwards, as dejafu and PULSE do, once removal is stuck
+    /// at two or more: removal only drops the preemptions the schedule already has, and the
+    /// one a bug needs may sit at a point where the found schedule never preempted. It runs
+    /// the schedule without any preemption, then that schedule with a single preemption at
+    /// each point where the running task could have gone on (to each other runnable task),
+    /// in the order of the execution, and keeps the first that fails the same way.
+    fn place_one(&mut self, best: &mut Found) {
+        if best.preemptions < 2 || !self.may_replay() {
+            return;
+        }
+        let all: HashSet<usize> = (0..best.trace.len())
+            .filter(|&i| best.trace[i].is_preemption())
+            .collect();
+        let (base, failure) = self.run(Plan::Switches(Switches::of(&best.trace, &all)));
+        if let Some(failure) = failure {
+            let found = Found::new(base, failure);
+            if found.score() < best.score() {
+                *best = found;
+            }
+            return;
+        }
+        let switches = Switches::of(&base, &HashSet::new());
+        for d in &base {
+            let Some(current) = d.current else { continue };
+            if d.yielding || !d.runnable.contains(&current) {
+                continue;
+            }
+            for &to in d.runnable.iter().filter(|&&t| t != current) {
+                if !self.may_replay() {
+                    return;
+                }
+                let mut plan = switches.clone();
+                plan.preempt(d, to);
+                if let Some(found) = self.attempt(Plan::Switches(plan)) {
+                    if found.score() < best.score() {
+                        *best = found;
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Drops the decisions `pick` selects from the best schedule in batches, halving the
@@ -386,6 +442,7 @@ where
     let as_found = found.score();
     let mut best = found;
     search.reduce(&mut best, Decision::is_preemption);
+    search.place_one(&mut best);
     search.reduce(&mut best, |d| d.is_switch() && !d.is_preemption());
     let shrunk = Shrunk {
         from,
