@@ -341,6 +341,7 @@ impl Shared {
             );
         }
         let ids: Vec<u64> = tasks.iter().filter_map(|t| t.id).collect();
+        DUMPED.with(|d| d.set(true));
         let dumps = super::dump::dump(&ids, DUMP_LIMIT).await;
         for t in tasks.iter_mut() {
             if let Some(frames) = t.id.and_then(|id| dumps.frames.get(&id)) {
@@ -392,7 +393,11 @@ impl Shared {
         shutdown: impl FnOnce(Duration),
         flavor: &'static str,
     ) -> Option<LeakReport> {
-        let grace = self.options().grace;
+        let mut grace = self.options().grace;
+        // tokio's dump on multi_thread leaves a worker parked for up to 250 ms.
+        if DUMPED.with(|d| d.replace(false)) {
+            grace = grace.max(Duration::from_millis(400));
+        }
         let start = Instant::now();
         shutdown(grace);
         let busy = self.threads.load(Ordering::SeqCst).max(0) as usize;
@@ -430,6 +435,12 @@ impl Shared {
             &opts,
         ))
     }
+}
+
+thread_local! {
+    /// Set when this thread took a task dump for a report (the runtime's shutdown then waits
+    /// for the worker tokio's dump leaves parked).
+    static DUMPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// How long a task dump may take before the report goes without it.
