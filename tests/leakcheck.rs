@@ -286,6 +286,80 @@ fn task_stuck_on_a_mutex_names_the_mutex() {
     assert!(waits.contains("Mutex"), "{report}");
 }
 
+/// Whether this build takes task dumps: the workspace turns leakproof's `taskdump` feature on
+/// for Linux (Cargo.toml), and tokio needs `--cfg tokio_unstable` and one of these
+/// architectures.
+const DUMPS: bool = cfg!(all(
+    tokio_unstable,
+    target_os = "linux",
+    any(
+        target_arch = "aarch64",
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "s390x"
+    )
+));
+
+/// A future of the test's own, its `poll` kept out of line. In a test built at opt-level 0
+/// (cargo's default for tests) every async fn keeps its frame; this workspace builds its own
+/// crates at opt-level 1, where LLVM inlines a task's futures into tokio's task root, whose
+/// frame tokio leaves out of dumps.
+struct WaitsForAReply(tokio::sync::oneshot::Receiver<u32>);
+
+impl std::future::Future for WaitsForAReply {
+    type Output = u32;
+    #[inline(never)]
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u32> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(0))
+    }
+}
+
+/// A leaked task's report carries its task dump, trimmed to this file's frames: the function
+/// it is stuck in, where, and the task's own future around it, and nothing of tokio or std.
+#[test]
+fn leaked_task_report_has_its_dump_trimmed_to_the_users_frames() {
+    for builder in [current_thread(), multi_thread()] {
+        // tokio's dump on multi_thread leaves a worker parked for up to 250 ms: the grace
+        // period (which also bounds the wait for the runtime's threads at shutdown) covers it.
+        let report = LeakCheck::new()
+            .grace(Duration::from_millis(500))
+            .run(builder, async {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                tokio::spawn(WaitsForAReply(rx));
+                tx
+            })
+            .unwrap_err();
+        let text = report.to_string();
+        assert_eq!(report.tasks.len(), 1, "{text}");
+        if DUMPS {
+            let dump = report.tasks[0].dump.as_ref().expect("a dump");
+            assert!(
+                dump[0].starts_with(
+                    "<leakcheck::WaitsForAReply as core::future::future::Future>::poll at \
+                     tests/leakcheck.rs:"
+                ),
+                "{text}"
+            );
+            assert!(
+                dump.iter().all(|f| f.contains(" at tests/leakcheck.rs:")),
+                "{text}"
+            );
+            assert!(text.contains("task dump (your code's frames"), "{text}");
+            assert!(!text.contains("tokio::"), "{text}");
+        } else {
+            assert!(report.tasks[0].dump.is_none(), "{text}");
+            if cfg!(tokio_unstable) {
+                assert!(text.contains("task dumps: not in this build"), "{text}");
+            }
+        }
+    }
+}
+
 #[test]
 fn leaked_spawn_blocking_is_reported_never_a_hang() {
     let (release, wait) = std::sync::mpsc::channel::<()>();

@@ -45,6 +45,7 @@
 //! assert!(report.to_string().contains("task leak"));
 //! ```
 
+mod dump;
 mod forward;
 pub(crate) mod held;
 mod layer;
@@ -74,6 +75,7 @@ pub struct LeakCheck {
     pub(crate) slow_poll: Option<Duration>,
     pub(crate) ignore_names: Vec<String>,
     pub(crate) ignore_sites: Vec<String>,
+    pub(crate) task_dumps: bool,
 }
 
 fn env_ms(var: &str, default: u64) -> u64 {
@@ -82,6 +84,17 @@ fn env_ms(var: &str, default: u64) -> u64 {
         Ok(v) => v.trim().parse().unwrap_or_else(|_| {
             panic!("leakproof: {var} must be a whole number of milliseconds, got {v:?}")
         }),
+    }
+}
+
+fn env_flag(var: &str, default: bool) -> bool {
+    match std::env::var(var) {
+        Err(_) => default,
+        Ok(v) => match v.trim() {
+            "1" => true,
+            "0" => false,
+            _ => panic!("leakproof: {var} must be 0 or 1, got {v:?}"),
+        },
     }
 }
 
@@ -100,7 +113,17 @@ impl LeakCheck {
             slow_poll: (slow > 0).then(|| Duration::from_millis(slow)),
             ignore_names: Vec::new(),
             ignore_sites: Vec::new(),
+            task_dumps: env_flag("LEAKPROOF_TASK_DUMPS", true),
         }
+    }
+
+    /// Whether a failing report adds each leaked task's dump, trimmed to your own frames
+    /// (on by default where this build takes dumps: leakproof's `taskdump` feature on Linux;
+    /// `LEAKPROOF_TASK_DUMPS=0` turns it off). A dump costs the time to read the test
+    /// binary's debug info, paid only by a failing test.
+    pub fn task_dumps(mut self, on: bool) -> LeakCheck {
+        self.task_dumps = on;
+        self
     }
 
     /// How long tasks alive after the body may take to end before they are a leak.

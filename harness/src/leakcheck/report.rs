@@ -43,6 +43,9 @@ pub struct LeakedTask {
     /// The operations it is waiting on, where tokio instruments them (oneshot, Mutex, RwLock,
     /// Semaphore, Barrier, sleep, interval), each with the resource's creation site.
     pub waits_on: Vec<String>,
+    /// Its task dump trimmed to the user's own frames (`function at file:line:col`, innermost
+    /// first): `None` where no dump was taken (leakproof's `taskdump` feature, Linux only).
+    pub dump: Option<Vec<String>>,
 }
 
 impl LeakedTask {
@@ -54,6 +57,7 @@ impl LeakedTask {
             age: Duration::ZERO,
             state: TaskState::Unknown,
             waits_on: Vec::new(),
+            dump: None,
         }
     }
 
@@ -91,6 +95,7 @@ impl LeakedTask {
             age: Duration::ZERO,
             state,
             waits_on,
+            dump: None,
         }
     }
 }
@@ -143,6 +148,7 @@ fn fmt_dur(d: Duration) -> String {
 }
 
 impl LeakReport {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         test: &str,
         flavor: &str,
@@ -151,6 +157,7 @@ impl LeakReport {
         ignored: usize,
         waited: Duration,
         opts: &LeakCheck,
+        dump_note: Option<String>,
     ) -> LeakReport {
         let degraded = !cfg!(tokio_unstable);
         let mut t = String::new();
@@ -182,6 +189,9 @@ impl LeakReport {
                 for task in &tasks {
                     t.push('\n');
                     write_task(&mut t, task);
+                }
+                if let Some(note) = dump_note {
+                    t.push_str(&format!("\n{note}\n"));
                 }
             }
         }
@@ -278,6 +288,18 @@ fn write_task(t: &mut String, task: &LeakedTask) {
         for w in &task.waits_on {
             t.push_str(&format!("    waits on {w}\n"));
         }
+    }
+    match task.dump.as_deref() {
+        Some([]) => t.push_str(
+            "    task dump: no frame of your own code (it waits inside a library's future)\n",
+        ),
+        Some(frames) => {
+            t.push_str("    task dump (your code's frames, innermost first):\n");
+            for f in frames {
+                t.push_str(&format!("        {f}\n"));
+            }
+        }
+        None => {}
     }
 }
 

@@ -304,12 +304,14 @@ impl Shared {
         let mut backoff = Duration::from_micros(500);
         let mut round = 0u32;
         loop {
-            let (alive, ignored) = self.alive(&handle);
+            let (mut alive, ignored) = self.alive(&handle);
             if alive.is_empty() {
                 return self.report(Vec::new(), ignored, start.elapsed(), flavor);
             }
             if start.elapsed() >= grace {
-                return self.report(alive, ignored, start.elapsed(), flavor);
+                let waited = start.elapsed();
+                let dump_note = self.add_dumps(&mut alive).await;
+                return self.report_with(alive, ignored, waited, flavor, dump_note);
             }
             // A detached task that is about to end usually needs only its next poll.
             if round < 2 {
@@ -322,12 +324,50 @@ impl Shared {
         }
     }
 
+    /// Adds each task's dump (its own frames) where this build takes dumps; returns what the
+    /// report should say about dumps.
+    async fn add_dumps(&self, tasks: &mut [LeakedTask]) -> Option<String> {
+        if cfg!(not(tokio_unstable)) || tasks.is_empty() {
+            return None;
+        }
+        if !self.options().task_dumps {
+            return None;
+        }
+        if !super::dump::AVAILABLE {
+            return Some(
+                "task dumps: not in this build (leakproof's `taskdump` feature, Linux only, adds \
+                 each task's backtrace)"
+                    .to_string(),
+            );
+        }
+        let ids: Vec<u64> = tasks.iter().filter_map(|t| t.id).collect();
+        DUMPED.with(|d| d.set(true));
+        let dumps = super::dump::dump(&ids, DUMP_LIMIT).await;
+        for t in tasks.iter_mut() {
+            if let Some(frames) = t.id.and_then(|id| dumps.frames.get(&id)) {
+                t.dump = Some(frames.clone());
+            }
+        }
+        dumps.failed
+    }
+
     fn report(
         &self,
         tasks: Vec<LeakedTask>,
         ignored: usize,
         waited: Duration,
         flavor: &'static str,
+    ) -> Option<LeakReport> {
+        self.report_with(tasks, ignored, waited, flavor, None)
+    }
+
+    fn report_with(
+        &self,
+        tasks: Vec<LeakedTask>,
+        ignored: usize,
+        waited: Duration,
+        flavor: &'static str,
+        dump_note: Option<String>,
     ) -> Option<LeakReport> {
         let slow = std::mem::take(&mut *self.slow.lock().unwrap_or_else(|e| e.into_inner()));
         if tasks.is_empty() && slow.is_empty() {
@@ -342,6 +382,7 @@ impl Shared {
             ignored,
             waited,
             &opts,
+            dump_note,
         ))
     }
 
@@ -352,7 +393,11 @@ impl Shared {
         shutdown: impl FnOnce(Duration),
         flavor: &'static str,
     ) -> Option<LeakReport> {
-        let grace = self.options().grace;
+        let mut grace = self.options().grace;
+        // tokio's dump on multi_thread leaves a worker parked for up to 250 ms.
+        if DUMPED.with(|d| d.replace(false)) {
+            grace = grace.max(Duration::from_millis(400));
+        }
         let start = Instant::now();
         shutdown(grace);
         let busy = self.threads.load(Ordering::SeqCst).max(0) as usize;
@@ -391,6 +436,15 @@ impl Shared {
         ))
     }
 }
+
+thread_local! {
+    /// Set when this thread took a task dump for a report (the runtime's shutdown then waits
+    /// for the worker tokio's dump leaves parked).
+    static DUMPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How long a task dump may take before the report goes without it.
+const DUMP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Restores the thread's previous check when dropped.
 pub(crate) struct EnterGuard {
