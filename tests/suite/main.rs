@@ -13,6 +13,7 @@
 //! | `race` | the race detector |
 //! | `cli` | the `leakproof` command line, run as a user runs it |
 //! | `tokio_ports` | tokio's own tests ported to `harness::tokio`, one module per tokio file |
+//! | `tokio_corpus` | the tokio bug corpus: links, fixed twins, reports in tokio's words |
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -25,4 +26,5 @@ mod models;
 mod race;
 mod sync;
 mod time_context;
+mod tokio_corpus;
 mod tokio_ports;
