@@ -126,3 +126,14 @@ pub async fn yield_a_few() {
         task::yield_now().await;
     }
 }
+
+/// One check named `name` per checker (loom, shuttle random, shuttle PCT with depth 3, tokio
+/// with 2 runs), shuttle and PCT with `iterations` executions each.
+pub fn each_checker(name: &str, iterations: usize) -> Vec<Check> {
+    vec![
+        Check::new(name).loom(),
+        Check::new(name).shuttle(iterations),
+        Check::new(name).pct(iterations, 3),
+        Check::new(name).tokio(2),
+    ]
+}

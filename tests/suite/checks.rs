@@ -7,13 +7,9 @@ use harness::check::{
 };
 use harness::{chan, task, track};
 
+/// One check per checker, shuttle and PCT with 100 executions.
 fn each_checker(name: &str) -> Vec<Check> {
-    vec![
-        Check::new(name).loom(),
-        Check::new(name).shuttle(100),
-        Check::new(name).pct(100, 3),
-        Check::new(name).tokio(2),
-    ]
+    crate::common::each_checker(name, 100)
 }
 
 /// Two tasks, each waiting to receive from the other, joined by the body.

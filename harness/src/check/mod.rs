@@ -40,6 +40,7 @@ mod shrink;
 pub mod stderr;
 mod token;
 pub(crate) mod tokio_run;
+mod watchdog;
 
 pub use shrink::Shrunk;
 pub use token::{ReplayToken, TokenError};
@@ -181,6 +182,7 @@ pub struct Stats {
 /// | `LEAKPROOF_TOKIO_GRACE_MS` | `2000` | how long tokio waits for slow tasks before calling a leak |
 /// | `LEAKPROOF_TOKIO_TIMEOUT_SECS` | `20` | tokio's watchdog: a body still running then is a deadlock |
 /// | `LEAKPROOF_SLOW_POLL_MS` | `100` | tokio: a poll holding its thread this long (CPU waits not counted) is blocking in async (`0`: off) |
+/// | `LEAKPROOF_WATCHDOG_SECS` | `60` | a check whose thread made no step for this long (a task blocked its OS thread or spins without an await) is reported and the process ends with status 3; `0` turns it off |
 /// | `LEAKPROOF_SEED` | `7844` (0x1ea4) | seed of shuttle's and tokio's randomness |
 /// | `LEAKPROOF_TICK_LIMIT` | `3` | how many times one `time::Ticker` fires per loom or shuttle execution |
 /// | `LEAKPROOF_SHRINK_REPLAYS` | `64` | replays the shrinker may spend on one failure (`0` turns it off; see [`Check::shrink`]) |

@@ -286,12 +286,28 @@ where
 {
     let r = run.clone();
     let restore = exec::preserve();
+    let watch = arm_watchdog(ctx, run);
     let result =
         tracing::dispatcher::with_default(&dispatch(run.registry.clone(), ctx.trace), || {
             panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
         });
+    drop(watch);
     drop(restore);
     result
+}
+
+/// Puts the run under the watchdog's eye (see `watchdog.rs`) until the guard is dropped.
+fn arm_watchdog<F>(ctx: &Ctx, run: &Arc<Run<F>>) -> super::watchdog::Armed
+where
+    F: Send + Sync + 'static,
+{
+    let r = run.clone();
+    super::watchdog::arm(
+        &ctx.name,
+        run.checker,
+        super::watchdog::Blame::Running,
+        move || r.last.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+    )
 }
 
 /// Explores the body with loom, or replays one execution of it (see [`LoomMode`]).
@@ -305,17 +321,23 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let (stats, result, _) = loom_run(ctx, body, bound, mode);
+    let (stats, result, _, _) = loom_run(ctx, body, bound, mode);
     (stats, result)
 }
 
-/// [`loom`], also returning the number of the last execution that ran.
+/// Whether loom's panic says that the path it replays does not fit the body.
+fn is_loom_path_mismatch(msg: &str) -> bool {
+    msg.contains("Reached unexpected exploration state") || msg.contains("[loom internal bug]")
+}
+
+/// [`loom`], also returning the number of the last execution that ran and, when a replayed
+/// path does not fit the body, loom's word for it.
 fn loom_run<F, Fut>(
     ctx: &Ctx,
     body: Arc<F>,
     bound: Option<usize>,
     mode: LoomMode,
-) -> (CheckerStats, Result<(), Failure>, u64)
+) -> (CheckerStats, Result<(), Failure>, u64, Option<String>)
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
@@ -346,7 +368,7 @@ where
                     snapshot: Default::default(),
                     body_done: false,
                 });
-                return (stats_of(Checker::Replay, 0, start), Err(failure), 0);
+                return (stats_of(Checker::Replay, 0, start), Err(failure), 0, None);
             }
             builder.checkpoint_file = Some(scratch.clone());
             builder.max_permutations = Some(2);
@@ -361,8 +383,19 @@ where
     let stats = stats_of(checker, run.executions.load(Ordering::Relaxed), start);
     let Err(payload) = result else {
         let last = stats.executions;
-        return (stats, Ok(()), last);
+        return (stats, Ok(()), last, None);
     };
+    if let LoomMode::Path(_) = &mode {
+        let msg = rtpanic::message(&*payload);
+        let exec = run.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if is_loom_path_mismatch(&msg) && exec.as_ref().is_none_or(|e| e.finding().is_none()) {
+            if let Some(e) = exec {
+                e.torn_down.store(true, Ordering::Release);
+            }
+            let why = msg.lines().next().unwrap_or_default().to_string();
+            return (stats, Ok(()), 0, Some(why));
+        }
+    }
     let n = run
         .last
         .lock()
@@ -390,7 +423,7 @@ where
                 ),
             });
     }
-    (stats, Err(failure), n)
+    (stats, Err(failure), n, None)
 }
 
 fn stats_of(checker: Checker, executions: u64, start: Instant) -> CheckerStats {
@@ -443,10 +476,38 @@ where
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(&scratch, dest).map(|_| ())
+        std::fs::copy(&scratch, dest).and_then(|_| stamp_loom_path(dest, &ctx.name, n))
     };
     let _ = std::fs::remove_file(&scratch);
     copied
+}
+
+/// The field of a loom checkpoint in which leakproof names the check that saved it (loom
+/// reads the file with serde and skips fields it does not know).
+const STAMP: &str = "leakproof";
+
+/// Names the check and the execution in a loom checkpoint leakproof saved.
+fn stamp_loom_path(dest: &Path, check: &str, n: u64) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(dest)?;
+    let mut json: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other)?;
+    if let Some(fields) = json.as_object_mut() {
+        fields.insert(
+            STAMP.into(),
+            serde_json::json!({ "check": check, "execution": n }),
+        );
+    }
+    std::fs::write(dest, json.to_string())
+}
+
+/// The check (and its execution) that saved a loom checkpoint, when leakproof saved it.
+fn loom_path_stamp(path: &Path) -> Option<(String, u64)> {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let stamp = json.get(STAMP)?;
+    Some((
+        stamp.get("check")?.as_str()?.to_string(),
+        stamp.get("execution").and_then(|n| n.as_u64()).unwrap_or(0),
+    ))
 }
 
 /// A shuttle scheduler that is forgotten, not dropped, when a failure unwinds past it:
@@ -568,6 +629,7 @@ where
     let r = run.clone();
     let f = move || execution(&r);
     let restore = exec::preserve();
+    let watch = arm_watchdog(ctx, &run);
     let result =
         tracing::dispatcher::with_default(&dispatch(run.registry.clone(), ctx.trace), || {
             panic::catch_unwind(AssertUnwindSafe(|| match sched {
@@ -602,6 +664,7 @@ where
                 }
             }))
         });
+    drop(watch);
     drop(restore);
     let stats = CheckerStats {
         checker,
@@ -713,7 +776,7 @@ where
             preemption_bound,
             execution,
         } => {
-            let (stats, result, last) =
+            let (stats, result, last, _) =
                 loom_run(ctx, body, preemption_bound, LoomMode::Nth(execution));
             let bound = preemption_bound
                 .map(|b| format!("preemption bound {b}"))
@@ -746,6 +809,33 @@ where
                 _ => Ok((stats, result)),
             }
         }
-        ReplayToken::LoomCheckpoint(path) => Ok(loom(ctx, body, None, LoomMode::Path(path))),
+        ReplayToken::LoomCheckpoint(path) => {
+            if let Some((saved_by, n)) = loom_path_stamp(&path) {
+                if saved_by != ctx.name {
+                    return Err(error(
+                        ReplayErrorKind::Stale,
+                        format!(
+                            "replay token {text} names a loom checkpoint that was saved by check \"{saved_by}\" \
+                             (its execution {n}), not by check \"{}\": the path it holds is an execution of \
+                             another body. Replay it with the check that saved it, or save one of this check \
+                             (Check::loom_checkpoint)",
+                            ctx.name
+                        ),
+                    ));
+                }
+            }
+            match loom_run(ctx, body, None, LoomMode::Path(path)) {
+                (_, _, _, Some(why)) => Err(error(
+                    ReplayErrorKind::Stale,
+                    format!(
+                        "replay token {text} does not fit check \"{}\": loom's replay of the checkpoint's \
+                         path stopped with \"{why}\". The path is an execution of another body, or of this \
+                         one before it changed; the token is stale: save a fresh checkpoint",
+                        ctx.name
+                    ),
+                )),
+                (stats, result, _, None) => Ok((stats, result)),
+            }
+        }
     }
 }

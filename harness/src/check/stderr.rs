@@ -130,6 +130,19 @@ mod imp {
             None => eprint!("{text}"),
         }
     }
+
+    /// Writes `text` straight to the real stderr, past the filter and past the test
+    /// harness's capture (for the watchdog's last words before the process ends).
+    pub(crate) fn write_real(text: &str) {
+        match REAL.get() {
+            Some(_) => progress(text),
+            None => {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(text.as_bytes());
+                let _ = err.flush();
+            }
+        }
+    }
 }
 
 #[cfg(not(unix))]
@@ -148,6 +161,15 @@ mod imp {
     pub fn progress(text: &str) {
         eprint!("{text}");
     }
+
+    /// Writes `text` to stderr, past the test harness's capture.
+    pub(crate) fn write_real(text: &str) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+    }
 }
 
+pub(crate) use imp::write_real;
 pub use imp::{progress, Filter};

@@ -271,6 +271,14 @@ where
             .unwrap_or_else(|| registry.snapshot());
         Verdict::Fail(f.kind, f.text, snapshot)
     };
+    // The body is polled on this thread: one poll that never returns is the watchdog's.
+    let watched = exec.clone();
+    let watch = super::watchdog::arm(
+        &ctx.name,
+        Checker::Tokio,
+        super::watchdog::Blame::Body,
+        move || Some(watched.clone()),
+    );
     let verdict = rt.block_on(async {
         let body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
         let mut body = TimedBody {
@@ -281,7 +289,9 @@ where
         let started = Instant::now();
         let mut quiet = Quiescence::new();
         loop {
-            match tokio::time::timeout(Duration::from_millis(5), &mut body).await {
+            let polled = tokio::time::timeout(Duration::from_millis(5), &mut body).await;
+            watch.tick();
+            match polled {
                 Ok(Ok(())) => break,
                 Ok(Err(payload)) => {
                     record_body_panic(&exec, &*payload);
@@ -316,6 +326,7 @@ where
         let mut backoff = Duration::from_millis(1);
         let mut quiet = Quiescence::new();
         loop {
+            watch.tick();
             if let Some(f) = exec.finding() {
                 return failed(f);
             }
@@ -346,6 +357,7 @@ where
             backoff = (backoff * 2).min(Duration::from_millis(20));
         }
     });
+    drop(watch);
     exec.torn_down.store(true, Ordering::Release);
     rt.shutdown_timeout(Duration::from_millis(200));
     match verdict {

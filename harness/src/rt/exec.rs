@@ -56,6 +56,9 @@ pub(crate) struct Exec {
     pub torn_down: AtomicBool,
     /// Bumped on every task poll and completed operation (tokio's quiescence test).
     pub progress: AtomicU64,
+    /// The task being polled now under loom and shuttle (0, the body, between task polls):
+    /// what the watchdog names when the checker's thread stops (see `check/watchdog.rs`).
+    pub running: AtomicU64,
     /// State of the execution's random source on tokio and loom (shuttle has its own).
     pub rng: AtomicU64,
     /// The execution's virtual clock (inert on tokio, where time is real).
@@ -89,6 +92,7 @@ impl Exec {
             body_done: AtomicBool::new(false),
             torn_down: AtomicBool::new(false),
             progress: AtomicU64::new(0),
+            running: AtomicU64::new(0),
             // The same start in every execution: loom replays each execution's prefix and needs
             // every draw to come out the same (tokio's runs reseed it from the check's seed).
             rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
