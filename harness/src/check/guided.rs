@@ -91,6 +91,16 @@ impl Switches {
         s
     }
 
+    /// The canonical schedule of a recorded execution: the same first task, no switch of
+    /// its own (the running task goes on while it can; when it cannot, the lowest other
+    /// runnable task runs).
+    pub fn canonical(trace: &[Decision]) -> Switches {
+        Switches {
+            first: trace.first().map(|d| d.chosen),
+            at: HashMap::new(),
+        }
+    }
+
     /// Adds a preemption where `at` was decided: the task running there hands over to `to`
     /// at that point of its own code.
     pub fn preempt(&mut self, at: &Decision, to: usize) {

@@ -300,9 +300,13 @@ where
     /// Searches from few preemptions upwards, as dejafu and PULSE do, once removal is stuck
     /// at two or more: removal only drops the preemptions the schedule already has, and the
     /// one a bug needs may sit at a point where the found schedule never preempted. It runs
-    /// the schedule without any preemption, then that schedule with a single preemption at
-    /// each point where the running task could have gone on (to each other runnable task),
-    /// in the order of the execution, and keeps the first that fails the same way.
+    /// two schedules without any preemption: the found one with its preemptions dropped (its
+    /// other switches kept), and the canonical one (wherever the running task cannot go on,
+    /// the lowest other runnable task runs, as dejafu's search starts), since the order the
+    /// found schedule picked when a task blocked may be one no single preemption can turn
+    /// into the bug. Then, from each, the schedule with a single preemption at each point
+    /// where the running task could have gone on (to each other runnable task), in the order
+    /// of the execution; it keeps the first that fails the same way.
     fn place_one(&mut self, best: &mut Found) {
         if best.preemptions < 2 || !self.may_replay() {
             return;
@@ -310,34 +314,60 @@ where
         let all: HashSet<usize> = (0..best.trace.len())
             .filter(|&i| best.trace[i].is_preemption())
             .collect();
-        let (base, failure) = self.run(Plan::Switches(Switches::of(&best.trace, &all)));
-        if let Some(failure) = failure {
-            let found = Found::new(base, failure);
-            if found.score() < best.score() {
-                *best = found;
+        let mut bases: Vec<Vec<Decision>> = Vec::new();
+        for plan in [
+            Switches::of(&best.trace, &all),
+            Switches::canonical(&best.trace),
+        ] {
+            if !self.may_replay() {
+                return;
             }
-            return;
+            let (base, failure) = self.run(Plan::Switches(plan));
+            if let Some(failure) = failure {
+                let found = Found::new(base.clone(), failure);
+                if found.score() < best.score() {
+                    *best = found;
+                    return;
+                }
+            }
+            let same =
+                |b: &Vec<Decision>| b.iter().map(|d| d.chosen).eq(base.iter().map(|d| d.chosen));
+            if !bases.iter().any(same) {
+                bases.push(base);
+            }
         }
-        let switches = Switches::of(&base, &HashSet::new());
-        for d in &base {
+        for base in bases {
+            if self.preempt_once(&base, best) {
+                return;
+            }
+        }
+    }
+
+    /// Tries `base` with one preemption added at each point where the running task could
+    /// have gone on; whether one failed the same way and is simpler than `best` (it then
+    /// becomes `best`).
+    fn preempt_once(&mut self, base: &[Decision], best: &mut Found) -> bool {
+        let switches = Switches::of(base, &HashSet::new());
+        for d in base {
             let Some(current) = d.current else { continue };
             if d.yielding || !d.runnable.contains(&current) {
                 continue;
             }
             for &to in d.runnable.iter().filter(|&&t| t != current) {
                 if !self.may_replay() {
-                    return;
+                    return false;
                 }
                 let mut plan = switches.clone();
                 plan.preempt(d, to);
                 if let Some(found) = self.attempt(Plan::Switches(plan)) {
                     if found.score() < best.score() {
                         *best = found;
-                        return;
+                        return true;
                     }
                 }
             }
         }
+        false
     }
 
     /// Drops the decisions `pick` selects from the best schedule in batches, halving the

@@ -114,14 +114,7 @@ fn slow_poll_found(exec: &Exec, task: u64, held: Held, limit: Duration) {
         Some(t) => format!("task {} \"{}\" (spawned at {})", t.id, t.name, t.spawned_at),
         None => format!("task {task}"),
     };
-    let cpu = if held.waited_for_cpu.is_zero() {
-        String::new()
-    } else {
-        format!(
-            " (and {} more waiting for a CPU, not counted)",
-            fmt_ms(held.waited_for_cpu)
-        )
-    };
+    let cpu = held.cpu_note(fmt_ms);
     exec.record(Finding {
         kind: FailureKind::BlockingInAsync,
         text: format!(

@@ -39,6 +39,27 @@ impl Held {
     }
 }
 
+impl Held {
+    /// What a report adds after the time held: ` (and 12 ms more waiting for a CPU, not
+    /// counted)`, or nothing when the thread never waited; `fmt` writes a duration in the
+    /// report's own style.
+    pub(crate) fn cpu_note(&self, fmt: impl Fn(Duration) -> String) -> String {
+        cpu_note(self.waited_for_cpu, fmt)
+    }
+}
+
+/// See [`Held::cpu_note`].
+pub(crate) fn cpu_note(waited_for_cpu: Duration, fmt: impl Fn(Duration) -> String) -> String {
+    if waited_for_cpu.is_zero() {
+        String::new()
+    } else {
+        format!(
+            " (and {} more waiting for a CPU, not counted)",
+            fmt(waited_for_cpu)
+        )
+    }
+}
+
 impl Mark {
     /// Marks the start of a poll on the calling thread.
     pub(crate) fn now() -> Mark {

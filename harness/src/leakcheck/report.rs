@@ -312,14 +312,7 @@ fn write_slow(t: &mut String, slow: &[SlowPoll], opts: &LeakCheck) {
         slow.len()
     ));
     for s in slow.iter().take(20) {
-        let cpu = if s.waited_for_cpu.is_zero() {
-            String::new()
-        } else {
-            format!(
-                " (and {} more waiting for a CPU, not counted)",
-                fmt_dur(s.waited_for_cpu)
-            )
-        };
+        let cpu = super::held::cpu_note(s.waited_for_cpu, fmt_dur);
         t.push_str(&format!(
             "    task {} \"{}\" spawned at {}: one poll held its thread for {}{cpu}\n",
             s.task_id,
