@@ -631,3 +631,41 @@ fn a_token_pasted_with_whitespace_or_cut_short_is_replayed_or_refused_clearly() 
         }
     }
 }
+
+/// A report writes the first 50 stuck tasks in full and counts the rest, grouped by where
+/// they wait and were spawned; a channel's other waiters are named up to 8, then counted (a
+/// hundred thousand leaked receivers made a report quadratic in size before).
+#[test]
+fn a_report_of_many_stuck_tasks_writes_fifty_and_counts_the_rest() {
+    let many = || async {
+        let (tx, rx) = chan::unbounded::<u8>();
+        for _ in 0..60 {
+            let rx = rx.clone();
+            task::spawn_named("receiver", async move {
+                let _ = rx.recv().await;
+            });
+        }
+        std::mem::forget(tx);
+    };
+    for check in [
+        Check::new("many receivers").shuttle(1),
+        Check::new("many receivers").pct(1, 3),
+        Check::new("many receivers").tokio(1),
+    ] {
+        let f = check.run(many).unwrap_err();
+        assert_eq!(f.kind, FailureKind::Leak, "{}", f.report);
+        let r = &f.report;
+        assert!(r.contains("60 task(s) still alive"), "{r}");
+        assert_eq!(r.matches("\" [chan recv]:").count(), 50, "{r}");
+        assert!(
+            r.contains("... and 10 more task(s), not written out (a report writes 50 in full):"),
+            "{r}"
+        );
+        assert!(
+            r.contains("    10 task(s) [recv] blocked at tests/suite/checks.rs:"),
+            "{r}"
+        );
+        assert!(r.contains(", spawned at tests/suite/checks.rs:"), "{r}");
+        assert_eq!(r.matches(", and 51 more\n").count(), 50, "{r}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Checker, Failure, FailureKind};
-use crate::track::Snapshot;
+use crate::track::{Snapshot, TaskRecord};
 
 /// What the checker knows about the failing execution.
 pub(super) struct Facts<'a> {
@@ -103,11 +103,14 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         }
         _ => {}
     }
-    for task in stuck {
+    for task in stuck.iter().take(FULL_TASKS) {
         let _ = writeln!(r);
         let mut s = String::new();
         let _ = snap.write_task(&mut s, task);
         r.push_str(&s);
+    }
+    if stuck.len() > FULL_TASKS {
+        write_rest(&mut r, snap, &stuck[FULL_TASKS..]);
     }
     if f.kind == FailureKind::Deadlock && f.body_done {
         let _ = writeln!(r, "\n(the body had returned)");
@@ -147,5 +150,31 @@ mod tests {
             assert!(!f.report.contains("0 task(s)"), "{}", f.report);
             assert!(f.report.contains("no task alive"), "{}", f.report);
         }
+    }
+}
+
+/// How many tasks a report writes out in full; the rest are counted, grouped by what they
+/// wait on and where they were spawned (as Go groups identical goroutines in a dump).
+const FULL_TASKS: usize = 50;
+
+/// `… and 99,950 more task(s): 99,950 [recv] blocked at src/a.rs:3:9, spawned at …`.
+fn write_rest(r: &mut String, snap: &Snapshot, rest: &[&TaskRecord]) {
+    let mut groups: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for task in rest {
+        let what = match snap.wait_of(task.id) {
+            Some(w) => format!("[{}] blocked at {}", w.op, w.site),
+            None => format!("[{:?}]", task.state).to_lowercase(),
+        };
+        *groups
+            .entry((what, task.spawned_at.to_string()))
+            .or_default() += 1;
+    }
+    let _ = writeln!(
+        r,
+        "\n... and {} more task(s), not written out (a report writes {FULL_TASKS} in full):",
+        rest.len()
+    );
+    for ((what, spawned), n) in groups {
+        let _ = writeln!(r, "    {n} task(s) {what}, spawned at {spawned}");
     }
 }

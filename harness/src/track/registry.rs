@@ -723,15 +723,6 @@ impl Snapshot {
             "    on {} #{} (cap {}, len {}) created at {}",
             r.kind, r.id, cap, r.len, r.created_at
         )?;
-        let others: Vec<String> = self
-            .waits
-            .iter()
-            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
-            .map(|o| {
-                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
-                format!("task {} \"{}\" ({})", o.task, name, o.op)
-            })
-            .collect();
         let receiving = self
             .waits
             .iter()
@@ -758,12 +749,43 @@ impl Snapshot {
             )?,
             _ => writeln!(f)?,
         }
-        if !others.is_empty() {
-            writeln!(f, "    also waiting on it: {}", others.join(", "))?;
+        self.write_others(f, r, wait)
+    }
+
+    /// `    also waiting on it: task 3 "b" (recv), …`: the other tasks waiting on `r`, the
+    /// first [`OTHERS_NAMED`] by name and the rest counted.
+    fn write_others(
+        &self,
+        f: &mut impl fmt::Write,
+        r: &ResourceRecord,
+        wait: Option<&WaitRecord>,
+    ) -> fmt::Result {
+        let others: Vec<&WaitRecord> = self
+            .waits
+            .iter()
+            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
+            .collect();
+        if others.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut named: Vec<String> = others
+            .iter()
+            .take(OTHERS_NAMED)
+            .map(|o| {
+                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
+                format!("task {} \"{}\" ({})", o.task, name, o.op)
+            })
+            .collect();
+        if others.len() > OTHERS_NAMED {
+            named.push(format!("and {} more", others.len() - OTHERS_NAMED));
+        }
+        writeln!(f, "    also waiting on it: {}", named.join(", "))
     }
 }
+
+/// How many of the other tasks waiting on a resource a report names (the rest are counted:
+/// a hundred thousand receivers on one channel would make each task's entry that long).
+const OTHERS_NAMED: usize = 8;
 
 impl Snapshot {
     /// A `leakproof::tokio` channel (mpsc or oneshot), in tokio's words.
@@ -832,18 +854,7 @@ impl Snapshot {
             }
             _ => writeln!(f)?,
         }
-        let others: Vec<String> = self
-            .waits
-            .iter()
-            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
-            .map(|o| {
-                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
-                format!("task {} \"{}\" ({})", o.task, name, o.op)
-            })
-            .collect();
-        if !others.is_empty() {
-            writeln!(f, "    also waiting on it: {}", others.join(", "))?;
-        }
+        self.write_others(f, r, wait)?;
         Ok(())
     }
 
@@ -878,18 +889,7 @@ impl Snapshot {
         } else {
             writeln!(f, "    held by {}", holders.join(", "))?;
         }
-        let others: Vec<String> = self
-            .waits
-            .iter()
-            .filter(|o| o.resource == r.id && Some(o.task) != wait.map(|w| w.task))
-            .map(|o| {
-                let name = self.task(o.task).map(|t| t.name.as_str()).unwrap_or("?");
-                format!("task {} \"{}\" ({})", o.task, name, o.op)
-            })
-            .collect();
-        if !others.is_empty() {
-            writeln!(f, "    also waiting on it: {}", others.join(", "))?;
-        }
+        self.write_others(f, r, wait)?;
         Ok(())
     }
 }

@@ -77,16 +77,26 @@ fn watch_done(n: usize) -> Watcher {
     })
 }
 
+/// Yields to the runtime once every 1,024 spawns, as a service spawning that many tasks
+/// would: one poll spawning 100,000 tasks holds its thread for over 100 ms, which the tokio
+/// checker rightly reports as blocking in async (`LEAKPROOF_SLOW_POLL_MS`).
+async fn yield_every(i: usize) {
+    if i % 1024 == 1023 {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// The body shared by the harness variants: spawn, settle, measure, close.
 async fn harness_body(n: usize, tracked: bool, out: Arc<Mutex<ScaleRun>>) -> (Instant, Watcher) {
     let (tx, rx) = harness::chan::bounded::<u64>(0);
     let before = alloc::live();
     let t0 = Instant::now();
-    for _ in 0..n {
+    for i in 0..n {
         let rx = rx.clone();
         drop(harness::task::spawn(
             async move { wait_on(rx.recv()).await },
         ));
+        yield_every(i).await;
     }
     let spawn = t0.elapsed();
     while READY.load(Ordering::SeqCst) < n {
@@ -135,11 +145,12 @@ fn one_run(variant: Variant, n: usize) -> ScaleRun {
                 let (tx, _) = tokio::sync::broadcast::channel::<u64>(1);
                 let before = alloc::live();
                 let t0 = Instant::now();
-                for _ in 0..n {
+                for i in 0..n {
                     let mut rx = tx.subscribe();
                     drop(tokio::spawn(async move {
                         wait_on(rx.recv()).await;
                     }));
+                    yield_every(i).await;
                 }
                 let spawn = t0.elapsed();
                 while READY.load(Ordering::SeqCst) < n {
