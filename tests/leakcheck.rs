@@ -335,6 +335,8 @@ fn leaked_task_report_has_its_dump_trimmed_to_the_users_frames() {
             })
             .unwrap_err();
         let text = report.to_string();
+        // Shown with `--nocapture` (README quotes it).
+        println!("{text}");
         assert_eq!(report.tasks.len(), 1, "{text}");
         if DUMPS {
             let dump = report.tasks[0].dump.as_ref().expect("a dump");

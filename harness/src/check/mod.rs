@@ -324,6 +324,7 @@ pub struct Check {
     save_regressions: bool,
     regressions_dir: Option<std::path::PathBuf>,
     shrink: Option<bool>,
+    slow_poll: Option<Option<Duration>>,
 }
 
 impl Check {
@@ -343,6 +344,7 @@ impl Check {
             save_regressions: true,
             regressions_dir: None,
             shrink: None,
+            slow_poll: None,
         }
     }
 
@@ -463,6 +465,26 @@ impl Check {
         self
     }
 
+    /// How long one poll may hold its thread under the tokio checker before it is
+    /// [`FailureKind::BlockingInAsync`]; `None` turns the rule off for this check (a body that
+    /// computes for a while in one poll by design, a benchmark's loop). The default is
+    /// `LEAKPROOF_SLOW_POLL_MS` (100 ms). Loom and shuttle never report it (their polls are
+    /// virtual).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use leakproof::check::{Check, FailureKind};
+    ///
+    /// let busy = || async { std::thread::sleep(Duration::from_millis(60)) };
+    /// let strict = Check::new("busy").tokio(1).slow_poll(Some(Duration::from_millis(20)));
+    /// assert_eq!(strict.run(busy).unwrap_err().kind, FailureKind::BlockingInAsync);
+    /// assert!(Check::new("busy").tokio(1).slow_poll(None).run(busy).is_ok());
+    /// ```
+    pub fn slow_poll(mut self, limit: Option<Duration>) -> Check {
+        self.slow_poll = Some(limit);
+        self
+    }
+
     /// Seeds shuttle's and tokio's randomness.
     pub fn seed(mut self, seed: u64) -> Check {
         self.seed = Some(seed);
@@ -520,7 +542,10 @@ impl Check {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let defaults = Defaults::from_env();
+        let mut defaults = Defaults::from_env();
+        if let Some(limit) = self.slow_poll {
+            defaults.tokio_slow_poll = limit;
+        }
         let seed = self.seed.unwrap_or(defaults.seed);
         let preemption_bound = self.preemption_bound.unwrap_or(defaults.loom_preemptions);
         let mut stats = Stats::default();

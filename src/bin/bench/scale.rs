@@ -77,26 +77,16 @@ fn watch_done(n: usize) -> Watcher {
     })
 }
 
-/// Yields to the runtime once every 1,024 spawns, as a service spawning that many tasks
-/// would: one poll spawning 100,000 tasks holds its thread for over 100 ms, which the tokio
-/// checker rightly reports as blocking in async (`LEAKPROOF_SLOW_POLL_MS`).
-async fn yield_every(i: usize) {
-    if i % 1024 == 1023 {
-        tokio::task::yield_now().await;
-    }
-}
-
 /// The body shared by the harness variants: spawn, settle, measure, close.
 async fn harness_body(n: usize, tracked: bool, out: Arc<Mutex<ScaleRun>>) -> (Instant, Watcher) {
     let (tx, rx) = harness::chan::bounded::<u64>(0);
     let before = alloc::live();
     let t0 = Instant::now();
-    for i in 0..n {
+    for _ in 0..n {
         let rx = rx.clone();
         drop(harness::task::spawn(
             async move { wait_on(rx.recv()).await },
         ));
-        yield_every(i).await;
     }
     let spawn = t0.elapsed();
     while READY.load(Ordering::SeqCst) < n {
@@ -145,12 +135,11 @@ fn one_run(variant: Variant, n: usize) -> ScaleRun {
                 let (tx, _) = tokio::sync::broadcast::channel::<u64>(1);
                 let before = alloc::live();
                 let t0 = Instant::now();
-                for i in 0..n {
+                for _ in 0..n {
                     let mut rx = tx.subscribe();
                     drop(tokio::spawn(async move {
                         wait_on(rx.recv()).await;
                     }));
-                    yield_every(i).await;
                 }
                 let spawn = t0.elapsed();
                 while READY.load(Ordering::SeqCst) < n {
@@ -188,13 +177,17 @@ fn one_run(variant: Variant, n: usize) -> ScaleRun {
         }
         Variant::Tracked => {
             let (o, c) = (out.clone(), closed.clone());
-            let result = Check::new("bench/scale").tokio(1).run(move || {
-                let (o, c) = (o.clone(), c.clone());
-                async move {
-                    let end = harness_body(n, true, o).await;
-                    *c.lock().expect("closed") = Some(end);
-                }
-            });
+            let result = Check::new("bench/scale")
+                // One long poll by design: 100,000 spawns, then a snapshot of every task.
+                .slow_poll(None)
+                .tokio(1)
+                .run(move || {
+                    let (o, c) = (o.clone(), c.clone());
+                    async move {
+                        let end = harness_body(n, true, o).await;
+                        *c.lock().expect("closed") = Some(end);
+                    }
+                });
             let ended = Instant::now();
             if let Err(f) = result {
                 let why = f
