@@ -11,6 +11,22 @@
 //! `.cargo/git`), nor leakproof's own leak check: what is left is the test's crate and the
 //! workspace around it.
 
+// The frame helpers below serve only builds that take dumps (and the unit tests).
+#![cfg_attr(
+    not(all(
+        feature = "taskdump",
+        tokio_unstable,
+        target_os = "linux",
+        any(
+            target_arch = "aarch64",
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "s390x"
+        )
+    )),
+    allow(dead_code)
+)]
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -143,7 +159,6 @@ pub(crate) async fn dump(_ids: &[u64], _limit: Duration) -> Dumps {
 
 /// A file's path relative to the current directory (the package under test), when it is
 /// inside it.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn shorten(file: &str) -> String {
     if let Ok(dir) = std::env::current_dir() {
         if let Ok(rel) = std::path::Path::new(file).strip_prefix(&dir) {

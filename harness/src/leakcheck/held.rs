@@ -10,7 +10,11 @@
 //! not the code's, and is not counted.
 //!
 //! The run-queue delay is Linux's per-thread scheduler statistic (the second number of
-//! `/proc/thread-self/schedstat`, read with one `pread` per mark). Where it cannot be read (other
+//! `/proc/thread-self/schedstat`, read with one `pread`). Reading it costs a system call, too
+//! much for every poll (it tripled a tracked channel round trip), so a mark reuses the
+//! thread's last reading while it is under [`RESAMPLE`] old: the delay then subtracted may also
+//! hold the waits of those few milliseconds before the poll, which can only make a poll look
+//! shorter (a poll held just over the threshold may go unreported), never longer. Where it cannot be read (other
 //! systems, a kernel without scheduler statistics) the rule falls back to wall time; the
 //! threshold (`LEAKPROOF_SLOW_POLL_MS`) is then the only guard against load.
 
@@ -67,7 +71,7 @@ impl Mark {
         // reads falls inside the wall time.
         let at = Instant::now();
         Mark {
-            run_delay: run_delay(),
+            run_delay: recent_run_delay(at),
             at,
         }
     }
@@ -99,6 +103,30 @@ impl Mark {
             waited_for_cpu,
         }
     }
+}
+
+/// How old the thread's last reading of its run-queue delay may be for a mark to reuse it.
+const RESAMPLE: Duration = Duration::from_millis(10);
+
+/// The thread's run-queue delay as read at most [`RESAMPLE`] before `at` (read again when
+/// the last reading is older): never more than its value at `at`.
+fn recent_run_delay(at: Instant) -> Option<u64> {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// This thread's last reading, and when it was taken.
+        static LAST: Cell<Option<(Instant, Option<u64>)>> = const { Cell::new(None) };
+    }
+    LAST.try_with(|last| match last.get() {
+        Some((taken, delay)) if at.saturating_duration_since(taken) < RESAMPLE => delay,
+        _ => {
+            let delay = run_delay();
+            last.set(Some((at, delay)));
+            delay
+        }
+    })
+    .ok()
+    .flatten()
 }
 
 #[cfg(target_os = "linux")]
@@ -149,6 +177,23 @@ mod tests {
         // subtracted, never the sleep itself.
         assert!(h.held() >= Duration::from_millis(30), "{h:?}");
         assert_eq!(h.held() + h.waited_for_cpu, h.wall, "{h:?}");
+    }
+
+    #[test]
+    fn a_mark_reuses_a_recent_reading_and_reads_again_once_it_is_old() {
+        let first = Mark::now();
+        let again = Mark::now();
+        assert_eq!(
+            first.run_delay, again.run_delay,
+            "read once within {RESAMPLE:?}"
+        );
+        std::thread::sleep(RESAMPLE + Duration::from_millis(5));
+        let later = Mark::now();
+        // A fresh reading is never below an older one.
+        assert!(later.run_delay >= first.run_delay);
+        // A reused reading only makes the poll look shorter: held ≤ wall, never more.
+        let h = first.held(Duration::ZERO);
+        assert!(h.held() <= h.wall, "{h:?}");
     }
 
     #[cfg(target_os = "linux")]
