@@ -471,6 +471,7 @@ fn a_foreign_loom_path_that_does_not_fit_is_refused_clearly() {
 static NEVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The body holds a std `Mutex` across an await, and the task it waits for takes it.
+#[allow(clippy::await_holding_lock)] // the fault under test
 async fn std_mutex_across_await() {
     let m = std::sync::Arc::new(std::sync::Mutex::new(0u32));
     let held = m.lock().unwrap();

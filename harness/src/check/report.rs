@@ -127,32 +127,6 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_leak_or_deadlock_with_no_task_alive_is_not_reported_as_one() {
-        for kind in [FailureKind::Leak, FailureKind::Deadlock] {
-            let f = build(Facts {
-                name: "empty",
-                checker: Checker::Replay,
-                found_by: Some(Checker::Loom),
-                execution: 3,
-                kind,
-                text: String::new(),
-                replay: None,
-                snapshot: Snapshot::default(),
-                body_done: true,
-            });
-            assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
-            assert!(!f.report.contains("goroutine leak"), "{}", f.report);
-            assert!(!f.report.contains("0 task(s)"), "{}", f.report);
-            assert!(f.report.contains("no task alive"), "{}", f.report);
-        }
-    }
-}
-
 /// How many tasks a report writes out in full; the rest are counted, grouped by what they
 /// wait on and where they were spawned (as Go groups identical goroutines in a dump).
 const FULL_TASKS: usize = 50;
@@ -176,5 +150,31 @@ fn write_rest(r: &mut String, snap: &Snapshot, rest: &[&TaskRecord]) {
     );
     for ((what, spawned), n) in groups {
         let _ = writeln!(r, "    {n} task(s) {what}, spawned at {spawned}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leak_or_deadlock_with_no_task_alive_is_not_reported_as_one() {
+        for kind in [FailureKind::Leak, FailureKind::Deadlock] {
+            let f = build(Facts {
+                name: "empty",
+                checker: Checker::Replay,
+                found_by: Some(Checker::Loom),
+                execution: 3,
+                kind,
+                text: String::new(),
+                replay: None,
+                snapshot: Snapshot::default(),
+                body_done: true,
+            });
+            assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
+            assert!(!f.report.contains("goroutine leak"), "{}", f.report);
+            assert!(!f.report.contains("0 task(s)"), "{}", f.report);
+            assert!(f.report.contains("no task alive"), "{}", f.report);
+        }
     }
 }

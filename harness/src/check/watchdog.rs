@@ -35,6 +35,9 @@ pub(super) enum Blame {
     Body,
 }
 
+/// What moves while a check goes on: the execution, its progress counter, the checker's ticks.
+type Progress = (u64, u64, u64);
+
 /// One running check, as the watchdog sees it.
 struct Watch {
     check: String,
@@ -46,12 +49,12 @@ struct Watch {
     /// Moves when the checker's own loop goes round (the tokio checker's body polls).
     ticks: AtomicU64,
     /// What the progress was when the watchdog last saw it move, and when.
-    seen: Mutex<Option<((u64, u64, u64), Instant)>>,
+    seen: Mutex<Option<(Progress, Instant)>>,
 }
 
 impl Watch {
     /// Everything that moves while the check goes on.
-    fn progress(&self) -> (u64, u64, u64) {
+    fn progress(&self) -> Progress {
         let ticks = self.ticks.load(Ordering::Relaxed);
         match ((self.exec)(), self.blame) {
             (Some(e), Blame::Running) => (e.execution, e.progress.load(Ordering::Relaxed), ticks),
