@@ -287,18 +287,8 @@ fn task_stuck_on_a_mutex_names_the_mutex() {
 }
 
 /// Whether this build takes task dumps: the workspace turns leakproof's `taskdump` feature on
-/// for Linux (Cargo.toml), and tokio needs `--cfg tokio_unstable` and one of these
-/// architectures.
-const DUMPS: bool = cfg!(all(
-    tokio_unstable,
-    target_os = "linux",
-    any(
-        target_arch = "aarch64",
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "s390x"
-    )
-));
+/// for Linux (Cargo.toml); tokio adds its own conditions (see `TASK_DUMPS`).
+const DUMPS: bool = harness::leakcheck::TASK_DUMPS;
 
 /// A future of the test's own, its `poll` kept out of line. In a test built at opt-level 0
 /// (cargo's default for tests) every async fn keeps its frame; this workspace builds its own

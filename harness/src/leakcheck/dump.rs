@@ -30,8 +30,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Whether this build can take task dumps.
-pub(crate) const AVAILABLE: bool = cfg!(all(
+/// Whether this build takes task dumps for leak reports (re-exported as
+/// `leakproof::leakcheck::TASK_DUMPS`): leakproof's `taskdump` feature, `--cfg tokio_unstable`,
+/// and Linux on x86, x86_64, aarch64 or s390x, where tokio builds `Handle::dump`.
+///
+/// ```
+/// // A test asserting a dump's frames runs them only where dumps exist.
+/// if leakproof::leakcheck::TASK_DUMPS {
+///     assert!(cfg!(target_os = "linux"));
+/// }
+/// ```
+pub const AVAILABLE: bool = cfg!(all(
     feature = "taskdump",
     tokio_unstable,
     target_os = "linux",

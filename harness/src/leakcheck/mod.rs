@@ -58,6 +58,7 @@ use std::panic;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use dump::AVAILABLE as TASK_DUMPS;
 pub use layer::{layer, TokioTaskLayer};
 pub use report::{LeakReport, LeakedTask, SlowPoll, TaskState};
 /// tokio's `pin!`, which `#[tokio::test]` expands to `<crate>::pin!`.
