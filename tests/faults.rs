@@ -217,18 +217,7 @@ fn a_task_that_sleeps_its_thread_and_ends_passes_every_checker() {
 // ---------------------------------------------------------------------------------------
 // Bad replay input: a clear error, never a verdict about some other execution.
 
-/// The body's message must come first; the spawned task's sometimes does.
-async fn order_violation() {
-    let (tx, rx) = chan::unbounded::<&'static str>();
-    let tx2 = tx.clone();
-    let h = task::spawn_named("late", async move {
-        tx2.send("task").await.unwrap();
-    });
-    tx.send("body").await.unwrap();
-    let _ = h.await;
-    let first = rx.recv().await.unwrap();
-    assert_eq!(first, "body", "the body's message must come first");
-}
+use common::order_violation;
 
 /// An edit of a loom checkpoint's JSON.
 type Edit = Box<dyn Fn(&mut serde_json::Value)>;
@@ -238,14 +227,7 @@ type Edit = Box<dyn Fn(&mut serde_json::Value)>;
 /// its own code or replay another execution.
 #[test]
 fn a_loom_checkpoint_out_of_range_is_refused_clearly() {
-    let dir = std::env::temp_dir();
-    let path = dir.join(format!("leakproof-faults-loom-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let f = Check::new("order")
-        .loom()
-        .loom_checkpoint(&path)
-        .run(order_violation)
-        .unwrap_err();
+    let (path, f) = common::order_violation_checkpoint("faults-loom");
     assert!(
         f.execution > 1,
         "loom finds this one after its first execution"
@@ -292,7 +274,7 @@ fn a_loom_checkpoint_out_of_range_is_refused_clearly() {
             }),
         ),
     ];
-    let bad = dir.join(format!(
+    let bad = std::env::temp_dir().join(format!(
         "leakproof-faults-loom-bad-{}.json",
         std::process::id()
     ));
@@ -379,16 +361,7 @@ async fn hand_over() {
 /// the other body.
 #[test]
 fn a_loom_checkpoint_of_another_check_is_refused_clearly() {
-    let path = std::env::temp_dir().join(format!(
-        "leakproof-faults-loom-other-{}.json",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    let f = Check::new("order")
-        .loom()
-        .loom_checkpoint(&path)
-        .run(order_violation)
-        .unwrap_err();
+    let (path, f) = common::order_violation_checkpoint("faults-loom-other");
     assert!(f.execution > 1, "{}", f.report);
     let token = format!("lp1:loom-file:{}", path.display());
     // Its own check replays it to the same failure.
@@ -420,16 +393,7 @@ fn a_loom_checkpoint_of_another_check_is_refused_clearly() {
 /// reported as the model's.
 #[test]
 fn a_foreign_loom_path_that_does_not_fit_is_refused_clearly() {
-    let path = std::env::temp_dir().join(format!(
-        "leakproof-faults-loom-foreign-{}.json",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    let _ = Check::new("order")
-        .loom()
-        .loom_checkpoint(&path)
-        .run(order_violation)
-        .unwrap_err();
+    let (path, _) = common::order_violation_checkpoint("faults-loom-foreign");
     // Strip leakproof's stamp: as if loom had written the file for some other program.
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

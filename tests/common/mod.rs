@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use harness::check::{Check, Checker, Failure, FailureKind};
-use harness::task;
+use harness::{chan, task};
 
 /// The four checkers every conformance test runs under, in order.
 pub const ALL: [Checker; 4] = [
@@ -136,4 +136,32 @@ pub fn each_checker(name: &str, iterations: usize) -> Vec<Check> {
         Check::new(name).pct(iterations, 3),
         Check::new(name).tokio(2),
     ]
+}
+
+/// Panics only when the spawned task's send lands before the body's: an order violation
+/// that only some schedules show (loom finds it after its first execution).
+pub async fn order_violation() {
+    let (tx, rx) = chan::unbounded::<&'static str>();
+    let tx2 = tx.clone();
+    let h = task::spawn_named("late", async move {
+        tx2.send("task").await.unwrap();
+    });
+    tx.send("body").await.unwrap();
+    let _ = h.await;
+    let first = rx.recv().await.unwrap();
+    assert_eq!(first, "body", "the body's message must come first");
+}
+
+/// The loom checkpoint of [`order_violation`]'s failure under a check named "order", saved to
+/// a fresh file of the temporary directory named after `tag` and the process; the path and
+/// the failure. The caller removes the file.
+pub fn order_violation_checkpoint(tag: &str) -> (std::path::PathBuf, Failure) {
+    let path = std::env::temp_dir().join(format!("leakproof-{tag}-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let f = Check::new("order")
+        .loom()
+        .loom_checkpoint(&path)
+        .run(order_violation)
+        .unwrap_err();
+    (path, f)
 }

@@ -126,19 +126,7 @@ fn a_panic_report_lists_the_tasks_alive_when_it_happened_under_every_checker() {
     }
 }
 
-/// Panics only when the spawned task's send lands before the body's: an order violation
-/// that only some schedules show.
-async fn order_violation() {
-    let (tx, rx) = chan::unbounded::<&'static str>();
-    let tx2 = tx.clone();
-    let h = task::spawn_named("late", async move {
-        tx2.send("task").await.unwrap();
-    });
-    tx.send("body").await.unwrap();
-    let _ = h.await;
-    let first = rx.recv().await.unwrap();
-    assert_eq!(first, "body", "the body's message must come first");
-}
+use crate::common::order_violation;
 
 #[test]
 fn a_panic_found_by_a_random_scheduler_replays_from_its_token() {
@@ -504,14 +492,7 @@ fn no_checker_chosen_runs_all_four() {
 
 #[test]
 fn a_loom_failure_is_saved_as_a_checkpoint_that_replays_its_path() {
-    let path =
-        std::env::temp_dir().join(format!("leakproof-loom-path-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let f = Check::new("order")
-        .loom()
-        .loom_checkpoint(&path)
-        .run(order_violation)
-        .unwrap_err();
+    let (path, f) = crate::common::order_violation_checkpoint("loom-path");
     assert_eq!(f.kind, FailureKind::Panic);
     if f.execution == 1 {
         // loom stores no path before its first execution: the token replays that one.
