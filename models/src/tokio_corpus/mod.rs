@@ -20,8 +20,6 @@
 //! them with every other model. As there, a buggy model claims the tokio checker only where
 //! a real run exposes the bug every time.
 
-use harness::check::Checker;
-
 use crate::Model;
 
 pub mod actor_self_sender;
@@ -33,8 +31,9 @@ pub mod notify_waiters_lost;
 pub mod rwlock_recursive_read;
 pub mod select_send_lost;
 
-/// The checkers a buggy model claims when a real tokio run does not expose it every time.
-pub const MODEL_CHECKERS: &[Checker] = &[Checker::Loom, Checker::Shuttle, Checker::Pct];
+/// The checkers a buggy model claims when a real tokio run does not expose it every time
+/// (the corpus's own list).
+pub use crate::corpus::MODEL_CHECKERS;
 
 /// Every tokio corpus model, case by case (each bug followed by its fix).
 pub fn models() -> Vec<Model> {
