@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# leakproof's benchmarks next to their anchors (plain tokio, flume, shuttle and loom used
-# directly): builds and runs the `bench` binary in release mode, prints its markdown report
+# leakproof's benchmarks next to their anchors (plain tokio, flume, shuttle, shuttle-tokio and loom
+# used directly): builds and runs the `bench` binary in release mode, prints its markdown report
 # and keeps it in scripts/bench-results.md. Works from any directory.
 #
-#   scripts/bench.sh                    # every section (channel, explore, find, scale, race, leakcheck, shrink): ~5 min
+#   scripts/bench.sh                    # every section (channel, tokio, explore, find, scale, race, leakcheck, shrink): ~5 min
 #   scripts/bench.sh channel explore    # some sections only
 #   scripts/bench.sh --quick            # smoke run with small sizes (seconds)
 #   scripts/bench.sh --reps 9 channel   # more repetitions per figure (median reported)

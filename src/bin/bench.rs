@@ -1,10 +1,10 @@
-//! leakproof's benchmarks, side by side with their anchors (plain tokio, flume, shuttle and
-//! loom used directly). Prints one markdown document: a table per section, the command, the
+//! leakproof's benchmarks, side by side with their anchors (plain tokio, flume, shuttle, shuttle-tokio
+//! and loom used directly). Prints one markdown document: a table per section, the command, the
 //! date and the machine. `scripts/bench.sh` runs it and keeps the output in
 //! `scripts/bench-results.md`.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [explore] [find] [scale] [race] [leakcheck] [shrink]
+//! cargo run --release --bin bench -- [--quick] [--reps N] [channel] [tokio] [explore] [find] [scale] [race] [leakcheck] [shrink]
 //! ```
 //!
 //! `bench count WORKLOAD N` runs one workload once for callgrind instead (see `bench/count.rs`
@@ -34,6 +34,8 @@ mod scale;
 mod shrink;
 #[path = "bench/table.rs"]
 mod table;
+#[path = "bench/tokio_api.rs"]
+mod tokio_api;
 
 use std::io::Write as _;
 use std::process::{Command, ExitCode};
@@ -43,8 +45,9 @@ use std::time::Instant;
 static ALLOC: alloc::Counting = alloc::Counting;
 
 /// The sections, in the order they run.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "channel",
+    "tokio",
     "explore",
     "find",
     "scale",
@@ -63,7 +66,7 @@ pub struct Opts {
 
 const USAGE: &str = "usage: bench [--quick] [--reps N] [SECTION...]
        bench count WORKLOAD N   (one workload, for callgrind: see scripts/perf-guard.sh)
-sections: channel, explore, find, scale, race, leakcheck, shrink (default: all)
+sections: channel, tokio, explore, find, scale, race, leakcheck, shrink (default: all)
   --quick    shrink every size for a smoke run
   --reps N   repetitions per measurement, median reported (default 5, 3 with --quick)";
 
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         let t0 = Instant::now();
         let t = match *s {
             "channel" => channel::run(&opts),
+            "tokio" => tokio_api::run(&opts),
             "explore" => explore::run(&opts),
             "find" => find::run(&opts),
             "scale" => scale::run(&opts),
@@ -190,7 +194,7 @@ fn header(args: &[String], opts: &Opts) -> String {
             Some(format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0))
         })
         .unwrap_or_else(|| "unknown".into());
-    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let repo = env!("CARGO_MANIFEST_DIR");
     let commit = run(Command::new("git").args(["-C", repo, "rev-parse", "--short", "HEAD"]));
     let dirty = run(Command::new("git").args(["-C", repo, "status", "--porcelain"]))
         .is_some_and(|s| !s.is_empty());

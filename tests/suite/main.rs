@@ -14,6 +14,7 @@
 //! | `cli` | the `leakproof` command line, run as a user runs it |
 //! | `tokio_ports` | tokio's own tests ported to `harness::tokio`, one module per tokio file |
 //! | `tokio_corpus` | the tokio bug corpus: links, fixed twins, reports in tokio's words |
+//! | `tokio_net` | a TCP service in plain tokio through `leakproof::tokio::net` on the tokio checker |
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -27,4 +28,5 @@ mod race;
 mod sync;
 mod time_context;
 mod tokio_corpus;
+mod tokio_net;
 mod tokio_ports;

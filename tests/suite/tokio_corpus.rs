@@ -69,6 +69,9 @@ fn the_self_sending_actor_is_reported_as_a_leak_in_tokio_words() {
         .unwrap_err();
     assert_eq!(failure.kind, FailureKind::Leak);
     let r = &failure.report;
+    // tokio's word for it, not Go's.
+    assert!(r.starts_with("leakproof: task leak in check"), "{r}");
+    assert!(!r.contains("goroutine"), "{r}");
     assert!(r.contains("task 2 \"id-actor\" [mpsc recv]:"), "{r}");
     assert!(
         r.contains("on mpsc channel #1 (capacity 8, 0 queued) created at models/src/tokio_corpus/actor_self_sender.rs:"),

@@ -49,6 +49,7 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
     }
     let mut r = String::new();
     let headline = match f.kind {
+        FailureKind::Leak if f.snapshot.tokio_api => "task leak",
         FailureKind::Leak => "goroutine leak",
         FailureKind::Deadlock => "deadlock",
         FailureKind::Race => "data race",
@@ -89,10 +90,20 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         .collect();
     match f.kind {
         FailureKind::Leak => {
+            // A task on a timer or a real socket may still be woken: only tasks blocked on
+            // the program's own primitives have nothing left to wake them.
+            let outside = stuck
+                .iter()
+                .any(|t| snap.wait_of(t.id).is_some_and(|w| w.is_timer()));
             let _ = writeln!(
                 r,
-                "{} task(s) still alive after the body returned, blocked with nothing left to wake them:",
-                stuck.len()
+                "{} task(s) still alive after the body returned{}:",
+                stuck.len(),
+                if outside {
+                    ""
+                } else {
+                    ", blocked with nothing left to wake them"
+                }
             );
         }
         FailureKind::Deadlock => {

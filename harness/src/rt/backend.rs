@@ -81,6 +81,18 @@ impl<T> Lock<T> {
         }
     }
 
+    /// A leaf lock under shuttle (see [`new_leaf`](Lock::new_leaf)) and loom's own mutex
+    /// under loom: for state whose operations are many per task (tokio's channels and
+    /// semaphores, ported tests doing hundreds of `try_recv`s in one task), where a loom
+    /// atomic step per operation would run into loom's branch limit while its mutex does
+    /// not, and the shuttle saving is wanted all the same.
+    pub(crate) fn new_shuttle_leaf(value: T) -> Self {
+        match current() {
+            Backend::Shuttle => Lock::ShuttleLeaf(std::sync::Mutex::new(value)),
+            Backend::Loom | Backend::Tokio => Lock::new(value),
+        }
+    }
+
     /// Under loom, enters a leaf lock *without* a scheduling point; `None` on every other
     /// lock (the caller then takes [`lock`](Lock::lock)).
     ///

@@ -3,7 +3,8 @@
 //! shuttle, PCT and the tokio checker like any pattern.
 //!
 //! What is here: [`spawn`], [`task`] (`spawn`, `yield_now`, `JoinHandle`, `JoinError`,
-//! `AbortHandle`, `JoinSet`, `Builder`), [`sync::mpsc`], [`sync::oneshot`], the locks and
+//! `AbortHandle`, `JoinSet`, `Builder`), [`net`] (`TcpListener`, `TcpStream` and its owned
+//! halves: real sockets, on the tokio checker only), [`io`] (tokio's own), [`sync::mpsc`], [`sync::oneshot`], the locks and
 //! signals of [`sync`] (`Mutex`, `RwLock`, `Semaphore`, `Notify`, `Barrier`, [`sync::watch`],
 //! [`sync::broadcast`]), [`time`]
 //! (`sleep`, `sleep_until`, `timeout`, `timeout_at`, `interval`, `MissedTickBehavior`,
@@ -12,7 +13,8 @@
 //! [`try_join!`](crate::tokio::try_join), [`pin!`](crate::tokio::pin), and the test
 //! attribute [`test`]. Anything of tokio's not listed in these modules is not mirrored yet
 //! and fails to compile (there is no run-time `todo!`): `spawn_blocking`, `task::LocalSet`,
-//! `runtime`, `io`, `net`, `fs`, `signal`, `process`, `main`.
+//! `runtime`, `net::{UdpSocket, UnixStream, UnixListener, TcpSocket}`, `fs`, `signal`,
+//! `process`, `main`.
 //!
 //! Each type is a thin adapter: tasks are harness tasks, waits go to the same tracking
 //! registry and reports, time is the harness clock (virtual in models). Semantics are
@@ -56,7 +58,9 @@
 //! }).unwrap();
 //! ```
 
+pub mod io;
 mod macros;
+pub mod net;
 pub mod sync;
 pub mod task;
 pub mod time;

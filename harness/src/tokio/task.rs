@@ -45,7 +45,18 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    speaks_tokio();
     crate::task::spawn(future)
+}
+
+/// Marks the running execution as one that speaks tokio's API (its reports say "task
+/// leak", not Go's "goroutine leak").
+fn speaks_tokio() {
+    exec::with_current(|e| {
+        if let Some(e) = e {
+            e.registry.mark_tokio_api();
+        }
+    });
 }
 
 /// Yields to the scheduler once, as tokio's: a scheduling point under the checkers, and
@@ -167,6 +178,7 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        speaks_tokio();
         Ok(match self.name {
             Some(name) => crate::task::spawn_named(name, future),
             None => crate::task::spawn(future),
@@ -228,6 +240,7 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
+        speaks_tokio();
         let h = crate::task::spawn(future);
         let abort = h.abort_handle();
         self.tasks.push(h);

@@ -103,8 +103,8 @@ pub struct WaitRecord {
 }
 
 impl WaitRecord {
-    /// Whether the task waits for a timer (`sleep`, `tick`): time will wake it, so it is not
-    /// stuck.
+    /// Whether the task waits for a timer (`sleep`, `tick`) or real I/O: time or the world
+    /// outside will wake it, so it is not stuck.
     pub fn is_timer(&self) -> bool {
         self.timer
     }
@@ -140,6 +140,9 @@ pub enum Op {
     Sleep,
     /// A timer: a ticker's `tick`.
     Tick,
+    /// Real I/O (`leakproof::tokio::net`'s `tcp accept`, `tcp connect`, `tcp read`, `tcp
+    /// write`): the world outside may end it, so, like a timer, it is never stuck.
+    Io,
     /// Any other operation (a lock, a permit, a `select!`, a notification): no rule singles
     /// it out.
     Other,
@@ -157,10 +160,11 @@ impl Op {
             "write" => Op::Write,
             "sleep" => Op::Sleep,
             "tick" => Op::Tick,
+            _ if name.starts_with("tcp ") => Op::Io,
             _ => Op::Other,
         };
         let timer = match op {
-            Op::Sleep | Op::Tick => true,
+            Op::Sleep | Op::Tick | Op::Io => true,
             Op::Other => name.ends_with(super::WITH_TIMER),
             _ => false,
         };
@@ -415,6 +419,9 @@ pub struct Registry {
     pub(crate) holds: AtomicU64,
     logging: std::sync::atomic::AtomicBool,
     log: std::sync::Mutex<Vec<LogEntry>>,
+    /// Whether the execution spawned a task through `leakproof::tokio` (see
+    /// [`Snapshot::tokio_api`]).
+    tokio_api: std::sync::atomic::AtomicBool,
 }
 
 impl Registry {
@@ -430,7 +437,15 @@ impl Registry {
         self.waits.clear();
         self.events.store(0, Ordering::Relaxed);
         self.holds.store(0, Ordering::Relaxed);
+        self.tokio_api.store(false, Ordering::Relaxed);
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The execution speaks tokio's API: its reports use tokio's words.
+    pub(crate) fn mark_tokio_api(&self) {
+        if !self.tokio_api.load(Ordering::Relaxed) {
+            self.tokio_api.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Turns the execution log on or off (off by default: it costs a record per operation).
@@ -498,6 +513,7 @@ impl Registry {
             resources,
             waits,
             log: self.log(),
+            tokio_api: self.tokio_api.load(Ordering::Relaxed),
         }
     }
 }
@@ -513,6 +529,9 @@ pub struct Snapshot {
     pub waits: Vec<WaitRecord>,
     /// The execution log, when it was on (see [`Registry::set_logging`]).
     pub log: Vec<LogEntry>,
+    /// Whether the code spawned its tasks through `leakproof::tokio`: a report then says
+    /// "task leak", in tokio's words, where a Go-style program's says "goroutine leak".
+    pub tokio_api: bool,
 }
 
 impl Snapshot {
@@ -874,15 +893,23 @@ impl Snapshot {
             })
             .collect();
         // Wake-up primitives (tokio's `Notify`, `watch`, …) have no holder to name.
-        const HOLDLESS: [&str; 6] = [
+        const HOLDLESS: [&str; 8] = [
             "notify",
             "barrier",
             "watch",
             "broadcast",
             "cancellation token",
             "task tracker",
+            "tcp listener",
+            "tcp stream",
         ];
-        if holders.is_empty() {
+        if r.kind.starts_with("tcp ") {
+            writeln!(
+                f,
+                "    a real socket: what ends the wait (a peer connecting, sending or hanging \
+                 up) is outside the program"
+            )?;
+        } else if holders.is_empty() {
             if !HOLDLESS.contains(&r.kind.as_str()) {
                 writeln!(f, "    held by nobody")?;
             }

@@ -49,6 +49,28 @@ impl Chan for Leakproof {
     }
 }
 
+/// `harness::tokio::sync::mpsc` and `harness::tokio::spawn`: tokio's API on leakproof's
+/// tasks and tracking (the bench's `tokio` section). Like tokio, no rendezvous: cap 0 becomes 1.
+struct LeakproofTokio;
+
+impl Chan for LeakproofTokio {
+    type Tx = harness::tokio::sync::mpsc::Sender<u64>;
+    type Rx = harness::tokio::sync::mpsc::Receiver<u64>;
+    fn bounded(cap: usize) -> (Self::Tx, Self::Rx) {
+        harness::tokio::sync::mpsc::channel(cap.max(1))
+    }
+    async fn send(tx: &Self::Tx, v: u64) {
+        tx.send(v).await.expect("receiver alive")
+    }
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
+        rx.recv()
+    }
+    fn spawn<F: Future<Output = ()> + Send + 'static>(f: F) -> Join {
+        let h = harness::tokio::spawn(f);
+        Box::pin(async move { h.await.expect("task finished") })
+    }
+}
+
 /// `tokio::sync::mpsc` and `tokio::spawn`. tokio has no rendezvous channel: cap 0 becomes 1.
 struct TokioMpsc;
 
@@ -92,7 +114,7 @@ impl Chan for Flume {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Workload {
+pub enum Workload {
     /// `producers` tasks send `n` values in all over bounded(128); one task receives them.
     Throughput { producers: usize },
     /// `n` round trips over two rendezvous channels between two tasks.
@@ -100,7 +122,7 @@ enum Workload {
 }
 
 impl Workload {
-    fn label(self) -> String {
+    pub fn label(self) -> String {
         match self {
             Workload::Throughput { producers } => {
                 format!("{producers}→1 throughput, bounded(128)")
@@ -170,11 +192,19 @@ async fn workload<C: Chan>(w: Workload, n: u64) -> Duration {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Impl {
+pub enum Impl {
+    /// `harness::chan` on a plain tokio runtime.
     TrackingOff,
+    /// `harness::chan` in a `Check` on the tokio checker.
     TrackingOn,
+    /// `tokio::sync::mpsc` on a plain tokio runtime.
     Tokio,
+    /// flume on a plain tokio runtime.
     Flume,
+    /// `harness::tokio::sync::mpsc` on a plain tokio runtime.
+    TokioApiOff,
+    /// `harness::tokio::sync::mpsc` in a `Check` on the tokio checker.
+    TokioApiOn,
 }
 
 const IMPLS: [Impl; 4] = [
@@ -199,23 +229,28 @@ fn measure(imp: Impl, w: Workload, n: u64) -> Duration {
         Impl::TrackingOff => plain_runtime().block_on(workload::<Leakproof>(w, n)),
         Impl::Tokio => plain_runtime().block_on(workload::<TokioMpsc>(w, n)),
         Impl::Flume => plain_runtime().block_on(workload::<Flume>(w, n)),
-        Impl::TrackingOn => {
-            let out: Arc<Mutex<Option<Duration>>> = Arc::default();
-            let slot = out.clone();
-            Check::new("bench/channel")
-                .tokio(1)
-                .run(move || {
-                    let slot = slot.clone();
-                    async move {
-                        let d = workload::<Leakproof>(w, n).await;
-                        *slot.lock().expect("slot") = Some(d);
-                    }
-                })
-                .unwrap_or_else(|f| panic!("the tracked channel run failed:\n{f}"));
-            let d = out.lock().expect("slot").take();
-            d.expect("the body ran")
-        }
+        Impl::TokioApiOff => plain_runtime().block_on(workload::<LeakproofTokio>(w, n)),
+        Impl::TrackingOn => tracked::<Leakproof>(w, n),
+        Impl::TokioApiOn => tracked::<LeakproofTokio>(w, n),
     }
+}
+
+/// One run of `w` inside `Check::new(..).tokio(1)`, timed in the body.
+fn tracked<C: Chan>(w: Workload, n: u64) -> Duration {
+    let out: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let slot = out.clone();
+    Check::new("bench/channel")
+        .tokio(1)
+        .run(move || {
+            let slot = slot.clone();
+            async move {
+                let d = workload::<C>(w, n).await;
+                *slot.lock().expect("slot") = Some(d);
+            }
+        })
+        .unwrap_or_else(|f| panic!("the tracked channel run failed:\n{f}"));
+    let d = out.lock().expect("slot").take();
+    d.expect("the body ran")
 }
 
 /// Picks `n` so that one run of `imp` takes about `target`.
@@ -228,6 +263,48 @@ fn calibrate(imp: Impl, w: Workload, target: Duration) -> u64 {
             return (scaled as u64).clamp(1_000, 200_000_000);
         }
         n *= 4;
+    }
+}
+
+/// What [`runs`] measured: per implementation, its size, its rates and their median.
+pub struct Runs {
+    pub ns: Vec<u64>,
+    pub rates: Vec<Vec<f64>>,
+    pub med: Vec<f64>,
+}
+
+/// Sizes each implementation's run to take about `target`, then times `reps` runs of each,
+/// interleaved; rates in messages (or round trips) per second.
+pub fn runs(impls: &[Impl], w: Workload, target: Duration, reps: usize) -> Runs {
+    let ns: Vec<u64> = impls.iter().map(|&i| calibrate(i, w, target)).collect();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); impls.len()];
+    for rep in 0..reps {
+        for (k, &imp) in impls.iter().enumerate() {
+            let d = measure(imp, w, ns[k]);
+            rates[k].push(ns[k] as f64 / d.as_secs_f64());
+            eprintln!(
+                "  run {}/{} {:?}: n={} in {}",
+                rep + 1,
+                reps,
+                imp,
+                ns[k],
+                table::dur(d)
+            );
+        }
+    }
+    let med = rates.iter().map(|r| table::median(r)).collect();
+    Runs { ns, rates, med }
+}
+
+/// Implementation `k`'s figure: a throughput, or the time per round trip of a ping-pong.
+pub fn show(w: Workload, rates: &[Vec<f64>], med: &[f64], k: usize) -> String {
+    match w {
+        Workload::PingPong => format!(
+            "{}/round trip{}",
+            table::secs(1.0 / med[k]),
+            table::spread(&rates[k])
+        ),
+        _ => format!("{}{}", table::rate(med[k], "msg"), table::spread(&rates[k])),
     }
 }
 
@@ -258,31 +335,8 @@ pub fn run(opts: &Opts) -> Table {
     let mut sizes = Vec::new();
     for w in workloads {
         eprintln!("channel: {}", w.label());
-        let ns: Vec<u64> = IMPLS.iter().map(|&i| calibrate(i, w, target)).collect();
-        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); IMPLS.len()];
-        for rep in 0..opts.reps {
-            for (k, &imp) in IMPLS.iter().enumerate() {
-                let d = measure(imp, w, ns[k]);
-                rates[k].push(ns[k] as f64 / d.as_secs_f64());
-                eprintln!(
-                    "  run {}/{} {:?}: n={} in {}",
-                    rep + 1,
-                    opts.reps,
-                    imp,
-                    ns[k],
-                    table::dur(d)
-                );
-            }
-        }
-        let med: Vec<f64> = rates.iter().map(|r| table::median(r)).collect();
-        let show = |k: usize| match w {
-            Workload::PingPong => format!(
-                "{}/round trip{}",
-                table::secs(1.0 / med[k]),
-                table::spread(&rates[k])
-            ),
-            _ => format!("{}{}", table::rate(med[k], "msg"), table::spread(&rates[k])),
-        };
+        let Runs { ns, rates, med } = runs(&IMPLS, w, target, opts.reps);
+        let show = |k: usize| show(w, &rates, &med, k);
         let (tokio_name, flume_name) = match w {
             Workload::PingPong => ("tokio mpsc(1)", "flume bounded(0)"),
             _ => ("tokio mpsc", "flume"),

@@ -199,16 +199,28 @@ fn shuttle_rows(t: &mut Table, opts: &Opts) {
             depth,
         );
         rates[3].push(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64());
-        eprintln!(
-            "  run {}/{}: {:.0} vs {:.0} exec/s (random), {:.0} vs {:.0} exec/s (pct)",
-            rep + 1,
-            opts.reps,
-            rates[0][rep],
-            rates[1][rep],
-            rates[2][rep],
-            rates[3][rep]
-        );
+        report_rep(&rates, rep, opts.reps);
     }
+    rate_rows(t, &what, &rates, depth);
+}
+
+/// Prints one repetition's four rates: leakproof's and the anchor's, random then PCT.
+pub fn report_rep(rates: &[Vec<f64>; 4], rep: usize, reps: usize) {
+    eprintln!(
+        "  run {}/{}: {:.0} vs {:.0} exec/s (random), {:.0} vs {:.0} exec/s (pct)",
+        rep + 1,
+        reps,
+        rates[0][rep],
+        rates[1][rep],
+        rates[2][rep],
+        rates[3][rep]
+    );
+}
+
+/// The two rows of a shuttle comparison, from executions per second `[leakproof random,
+/// anchor random, leakproof PCT, anchor PCT]`: random against the ≥ 0.5× target, PCT for
+/// information.
+pub fn rate_rows(t: &mut Table, what: &str, rates: &[Vec<f64>; 4], depth: usize) {
     let med: Vec<f64> = rates.iter().map(|r| table::median(r)).collect();
     let show = |k: usize| {
         format!(

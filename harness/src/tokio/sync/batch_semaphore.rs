@@ -2,6 +2,11 @@
 //! as tokio builds them: strictly first come, first served (a waiter at the head of the queue
 //! keeps later ones out even when enough permits for them are free), permits handed to the
 //! head waiter as they come back, closing wakes every waiter with an error.
+//!
+//! Its state sits behind a leaf lock under shuttle (`Lock::new_shuttle_leaf`, one scheduling
+//! point per operation): no critical section takes another harness lock or yields, and wakers
+//! are woken or dropped after the lock is released (a waker's destructor may call back into the
+//! semaphore).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -84,7 +89,7 @@ impl Sem {
         );
         Sem {
             res: Tracked::new(kind, site),
-            state: Lock::new(State {
+            state: Lock::new_shuttle_leaf(State {
                 permits,
                 closed: false,
                 waiters: VecDeque::new(),
@@ -233,10 +238,12 @@ impl Future for Acquire<'_> {
                 .expect("a waiting acquire left the queue");
             let served = st.waiters[pos].assigned == st.waiters[pos].wanted;
             if served {
-                st.waiters.remove(pos);
+                // Dropped after the lock is released, with the waker it holds.
+                let w = st.waiters.remove(pos);
                 st.race.acquire();
                 s.res.held(me);
                 drop(st);
+                drop(w);
                 self.waiter = None;
                 s.res.done();
                 return Poll::Ready(Ok(me));

@@ -1,4 +1,8 @@
 //! tokio's [`Notify`]: wake one task (storing a permit if none waits) or every waiting task.
+//!
+//! Its state sits behind a leaf lock under shuttle (`Lock::new_shuttle_leaf`, one scheduling
+//! point per operation): no critical section takes another harness lock or yields, and wakers
+//! are woken or dropped after the lock is released.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -103,7 +107,7 @@ impl Notify {
     pub fn new() -> Notify {
         Notify {
             res: Tracked::new("notify", Location::caller()),
-            state: Lock::new(State {
+            state: Lock::new_shuttle_leaf(State {
                 permit: None,
                 calls: 0,
                 all_clock: SyncClock::default(),

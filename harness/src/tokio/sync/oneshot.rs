@@ -8,6 +8,10 @@
 //! the receiver is awaited directly (no call to point at), the wait is located at the
 //! channel's creation site.
 //!
+//! Its state sits behind a leaf lock under shuttle (`Lock::new_shuttle_leaf`, one
+//! scheduling point per operation): no critical section takes another harness lock or
+//! yields, and the value and replaced wakers are dropped after the lock is released.
+//!
 //! ```
 //! use leakproof::tokio::{self, sync::oneshot};
 //!
@@ -134,7 +138,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         id,
         site,
-        state: Lock::new(State {
+        state: Lock::new_shuttle_leaf(State {
             value: None,
             taken: false,
             tx_alive: true,
@@ -231,14 +235,16 @@ impl<T> Sender<T> {
             }
             return Poll::Ready(());
         }
+        let mut old = None;
         if !st
             .tx_waker
             .as_ref()
             .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            st.tx_waker = Some(cx.waker().clone());
+            old = st.tx_waker.replace(cx.waker().clone());
         }
         drop(st);
+        drop(old);
         *waiting = true;
         shared.wait("closed", site);
         Poll::Pending
@@ -361,14 +367,16 @@ impl<T> Future for Receiver<T> {
             st.taken = true;
             Err(RecvError(()))
         } else {
+            let mut old = None;
             if !st
                 .rx_waker
                 .as_ref()
                 .is_some_and(|w| w.will_wake(cx.waker()))
             {
-                st.rx_waker = Some(cx.waker().clone());
+                old = st.rx_waker.replace(cx.waker().clone());
             }
             drop(st);
+            drop(old);
             this.waiting = true;
             sh.wait("recv", sh.site);
             return Poll::Pending;

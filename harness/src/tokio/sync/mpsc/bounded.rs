@@ -114,6 +114,11 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
         let reserve = self.reserve_slot(Location::caller());
         async move {
+            // A free slot: reserved and written at once. Else reserve (maybe wait), write.
+            let value = match self.shared.send_now(value) {
+                Ok(()) => return Ok(()),
+                Err(value) => value,
+            };
             match reserve.await {
                 Ok(()) => self.shared.write(value).map_err(SendError),
                 Err(()) => Err(SendError(value)),
@@ -141,6 +146,10 @@ impl<T> Sender<T> {
     /// Sends without waiting: `Full` when no slot is free.
     #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let value = match self.shared.send_now(value) {
+            Ok(()) => return Ok(()),
+            Err(value) => value,
+        };
         match self.shared.reserve(None, None, Location::caller()) {
             Reserve::Got => self.shared.write(value).map_err(TrySendError::Closed),
             Reserve::Closed => Err(TrySendError::Closed(value)),

@@ -6,7 +6,10 @@
 //! `select!` (dropped before it completed) has sent nothing, as in tokio. Reservations are
 //! first come, first served: a slot freed by a receive goes straight to the oldest waiting
 //! reservation. One backend [`Lock`] guards it all, so every operation is one scheduling
-//! point under the model checkers.
+//! point under the model checkers. Under shuttle it is a leaf lock
+//! (`Lock::new_shuttle_leaf`): no critical section takes another harness lock, touches a
+//! backend atomic or yields, and wakers (which may hold channel handles) are woken or
+//! dropped after it is released.
 //!
 //! Tracking: the channel is a resource of kind `mpsc channel` (capacity `-1` when
 //! unbounded); waits are `send` (a reservation waiting for a slot), `recv` and `closed`.
@@ -20,7 +23,7 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::rt::backend::{self, Lock};
+use crate::rt::backend::{self, Lock, LockGuard};
 use crate::rt::exec::{self, Exec};
 use crate::rt::race::SyncClock;
 use crate::sync::waiters::wake_all;
@@ -96,7 +99,7 @@ impl<T> Shared<T> {
         Arc::new(Shared {
             id,
             cap,
-            state: Lock::new(State {
+            state: Lock::new_shuttle_leaf(State {
                 buf: VecDeque::new(),
                 permits: cap.unwrap_or(0),
                 outstanding: 0,
@@ -179,12 +182,14 @@ impl<T> Shared<T> {
                 self.done();
                 return Reserve::Got;
             }
+            let mut old = None;
             if let Some(w) = waker {
                 if !st.waiters[i].waker.will_wake(w) {
-                    st.waiters[i].waker = w.clone();
+                    old = Some(std::mem::replace(&mut st.waiters[i].waker, w.clone()));
                 }
             }
             drop(st);
+            drop(old);
             self.wait("send", site);
             return Reserve::Waiting(id);
         }
@@ -290,6 +295,38 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Reserves a free slot and writes `value` into it in one critical section, when both
+    /// can happen now: the channel open, and a slot free (a free slot means no reservation
+    /// waits, slots going to the oldest waiter first). Otherwise gives `value` back, for the
+    /// caller's slow path (reserve, maybe wait, write), which tells why.
+    pub fn send_now(&self, value: T) -> Result<(), T> {
+        let mut st = self.state.lock();
+        if st.rx_closed {
+            return Err(value);
+        }
+        if self.cap.is_some() {
+            if st.permits == 0 {
+                return Err(value);
+            }
+            st.permits -= 1;
+            st.slots.acquire();
+        }
+        self.push(st, value);
+        Ok(())
+    }
+
+    /// Queues `value` (its slot taken care of), then wakes the receiver with the lock
+    /// released.
+    fn push(&self, mut st: LockGuard<'_, State<T>>, value: T) {
+        st.buf.push_back((value, SyncClock::released_now()));
+        let wake = st.rx_waker.take();
+        self.report(&st);
+        drop(st);
+        if let Some(w) = wake {
+            w.wake();
+        }
+    }
+
     /// Writes `value` into a slot reserved before. Returns the value if the receiver is
     /// gone (it would never be read).
     pub fn write(&self, value: T) -> Result<(), T> {
@@ -302,13 +339,7 @@ impl<T> Shared<T> {
             return Err(value);
         }
         st.outstanding -= 1;
-        st.buf.push_back((value, SyncClock::released_now()));
-        let wake = st.rx_waker.take();
-        self.report(&st);
-        drop(st);
-        if let Some(w) = wake {
-            w.wake();
-        }
+        self.push(st, value);
         Ok(())
     }
 
@@ -371,10 +402,12 @@ impl<T> Shared<T> {
             return Poll::Ready(None);
         }
         if let Some(w) = waker {
+            let mut old = None;
             if !st.rx_waker.as_ref().is_some_and(|r| r.will_wake(w)) {
-                st.rx_waker = Some(w.clone());
+                old = st.rx_waker.replace(w.clone());
             }
             drop(st);
+            drop(old);
             *waiting = true;
             self.wait("recv", site);
         }

@@ -43,6 +43,10 @@ impl<T> UnboundedSender<T> {
     /// is gone.
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let value = match self.shared.send_now(value) {
+            Ok(()) => return Ok(()),
+            Err(value) => value,
+        };
         match self.shared.reserve(None, None, Location::caller()) {
             Reserve::Got => self.shared.write(value).map_err(SendError),
             Reserve::Closed | Reserve::Waiting(_) => Err(SendError(value)),
