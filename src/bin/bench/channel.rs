@@ -308,12 +308,24 @@ pub fn show(w: Workload, rates: &[Vec<f64>], med: &[f64], k: usize) -> String {
     }
 }
 
-pub fn run(opts: &Opts) -> Table {
-    let target = if opts.quick {
+/// The workloads every channel table measures, in its order.
+pub const WORKLOADS: [Workload; 3] = [
+    Workload::Throughput { producers: 1 },
+    Workload::Throughput { producers: 4 },
+    Workload::PingPong,
+];
+
+/// How long one timed run should take.
+pub fn target(opts: &Opts) -> Duration {
+    if opts.quick {
         Duration::from_millis(60)
     } else {
         Duration::from_millis(400)
-    };
+    }
+}
+
+pub fn run(opts: &Opts) -> Table {
+    let target = target(opts);
     let mut t = Table::new(
         "channel: channel cost on tokio (multi-thread, 2 workers)",
         &format!(
@@ -327,13 +339,8 @@ pub fn run(opts: &Opts) -> Table {
             table::dur(target)
         ),
     );
-    let workloads = [
-        Workload::Throughput { producers: 1 },
-        Workload::Throughput { producers: 4 },
-        Workload::PingPong,
-    ];
     let mut sizes = Vec::new();
-    for w in workloads {
+    for w in WORKLOADS {
         eprintln!("channel: {}", w.label());
         let Runs { ns, rates, med } = runs(&IMPLS, w, target, opts.reps);
         let show = |k: usize| show(w, &rates, &med, k);

@@ -7,13 +7,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use harness::check::Check;
 // The `tokio` that `program` names (`use super::tokio`).
 use harness::tokio;
 
-use crate::channel::{runs, show, Impl, Runs, Workload};
+use crate::channel::{runs, show, target, Impl, Runs, Workload, WORKLOADS};
 use crate::table::{self, Met, Table};
 use crate::Opts;
 
@@ -24,18 +24,9 @@ mod program;
 const IMPLS: [Impl; 3] = [Impl::TokioApiOn, Impl::TokioApiOff, Impl::Tokio];
 
 fn channel_rows(t: &mut Table, opts: &Opts) {
-    let target = if opts.quick {
-        Duration::from_millis(60)
-    } else {
-        Duration::from_millis(400)
-    };
-    let workloads = [
-        Workload::Throughput { producers: 1 },
-        Workload::Throughput { producers: 4 },
-        Workload::PingPong,
-    ];
+    let target = target(opts);
     let mut sizes = Vec::new();
-    for w in workloads {
+    for w in WORKLOADS {
         eprintln!("tokio: {}", w.label());
         let Runs { ns, rates, med } = runs(&IMPLS, w, target, opts.reps);
         let show = |k: usize| show(w, &rates, &med, k);
