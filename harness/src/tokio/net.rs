@@ -143,17 +143,11 @@ impl TcpListener {
     #[track_caller]
     pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_ {
         let site = Location::caller();
-        let mut wait = Wait::new("tcp accept");
-        let mut accept = std::future::poll_fn(move |cx| {
-            let p = self.inner.poll_accept(cx);
-            wait.track(&self.res, site, p)
-        });
         async move {
-            // The wait ends with the future, ready or dropped (a `select!` that went
-            // another way).
-            let guard = EndWait(&self.res);
-            let (s, addr) = (&mut accept).await?;
-            drop(guard);
+            let mut on = WaitOn::new(&self.res, "tcp accept");
+            let (s, addr) =
+                std::future::poll_fn(|cx| on.track(site, self.inner.poll_accept(cx))).await?;
+            drop(on);
             Ok((TcpStream::wrap(s, site), addr))
         }
     }
@@ -193,15 +187,29 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-/// Ends the running task's wait on a resource when dropped (an `accept` or `connect` future
-/// dropped while pending).
-struct EndWait<'a>(&'a Tracked);
+/// A [`Wait`] on one resource that ends when dropped: an `accept` or `connect` future,
+/// ready or dropped while pending (a `select!` that went another way).
+struct WaitOn<'a> {
+    res: &'a Tracked,
+    wait: Wait,
+}
 
-impl Drop for EndWait<'_> {
-    fn drop(&mut self) {
-        if exec::is_live() && !std::thread::panicking() {
-            self.0.done();
+impl<'a> WaitOn<'a> {
+    fn new(res: &'a Tracked, op: &'static str) -> Self {
+        WaitOn {
+            res,
+            wait: Wait::new(op),
         }
+    }
+
+    fn track<T>(&mut self, site: &Location<'_>, p: Poll<T>) -> Poll<T> {
+        self.wait.track(self.res, site, p)
+    }
+}
+
+impl Drop for WaitOn<'_> {
+    fn drop(&mut self) {
+        self.wait.end(self.res);
     }
 }
 
@@ -244,12 +252,12 @@ impl TcpStream {
         real_io_only("TcpStream::connect");
         let site = Location::caller();
         async move {
-            // Registered before the connection exists: on a resource of its own.
+            // Tracked before the connection exists: on the resource the stream will be.
             let res = Tracked::new(STREAM, site);
-            res.wait("tcp connect", site);
-            let guard = EndWait(&res);
-            let inner = ::tokio::net::TcpStream::connect(addr).await;
-            drop(guard);
+            let mut on = WaitOn::new(&res, "tcp connect");
+            let mut connect = std::pin::pin!(::tokio::net::TcpStream::connect(addr));
+            let inner = std::future::poll_fn(|cx| on.track(site, connect.as_mut().poll(cx))).await;
+            drop(on);
             Ok(TcpStream::wrap_with(inner?, res, site))
         }
     }

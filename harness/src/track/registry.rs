@@ -893,15 +893,13 @@ impl Snapshot {
             })
             .collect();
         // Wake-up primitives (tokio's `Notify`, `watch`, …) have no holder to name.
-        const HOLDLESS: [&str; 8] = [
+        const HOLDLESS: [&str; 6] = [
             "notify",
             "barrier",
             "watch",
             "broadcast",
             "cancellation token",
             "task tracker",
-            "tcp listener",
-            "tcp stream",
         ];
         if r.kind.starts_with("tcp ") {
             writeln!(
