@@ -1,7 +1,9 @@
 //! harness::leakcheck on plain tokio code: `#[tokio::test(crate = "harness::leakcheck")]` and
 //! the function form, clean tests that must pass and leaky ones whose report must name what
 //! leaked. Every test holds with and without `--cfg tokio_unstable` (.ci/run runs both): without
-//! it the check counts live tasks and the report says what it cannot show.
+//! it the check counts live tasks and the report says what it cannot show. The last test is
+//! the tokio checker's side of the same question (plain tokio tasks inside a `Check`), here
+//! because this is the binary that runs in both modes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -677,4 +679,31 @@ fn the_users_subscriber_keeps_its_events() {
 #[test]
 fn the_layer_composes_into_the_users_subscriber() {
     user_events_arrive(true);
+}
+
+// ---- the tokio checker: tasks spawned outside leakproof, with and without task hooks ----
+
+#[test]
+fn the_tokio_checker_lists_plain_tokio_tasks_as_untracked_in_both_modes() {
+    use harness::check::{Check, FailureKind};
+    let failure = Check::new("untracked-both-modes")
+        .tokio(1)
+        .tokio_grace(Duration::from_millis(300))
+        .run(|| async {
+            tokio::spawn(std::future::pending::<()>());
+            // One that ends is not counted, whichever way the count is made.
+            tokio::spawn(async {}).await.unwrap();
+        })
+        .unwrap_err();
+    let r = &failure.report;
+    assert_eq!(failure.kind, FailureKind::Leak, "{r}");
+    assert!(r.contains("1 untracked task(s) alive"), "{r}");
+    if cfg!(tokio_unstable) {
+        assert!(
+            r.contains("1 task(s) spawned at tests/leakcheck.rs:"),
+            "{r}"
+        );
+    } else {
+        assert!(r.contains("--cfg tokio_unstable"), "{r}");
+    }
 }

@@ -30,3 +30,4 @@ mod time_context;
 mod tokio_corpus;
 mod tokio_net;
 mod tokio_ports;
+mod tokio_untracked;

@@ -40,6 +40,7 @@ mod shrink;
 pub mod stderr;
 mod token;
 pub(crate) mod tokio_run;
+pub(crate) mod untracked;
 mod watchdog;
 
 pub use shrink::Shrunk;
@@ -325,6 +326,7 @@ pub struct Check {
     regressions_dir: Option<std::path::PathBuf>,
     shrink: Option<bool>,
     slow_poll: Option<Option<Duration>>,
+    tokio_grace: Option<Duration>,
 }
 
 impl Check {
@@ -345,6 +347,7 @@ impl Check {
             regressions_dir: None,
             shrink: None,
             slow_poll: None,
+            tokio_grace: None,
         }
     }
 
@@ -485,6 +488,28 @@ impl Check {
         self
     }
 
+    /// How long the tokio checker waits, once the body has returned, for tasks still alive to
+    /// end before it calls them leaked (the default is `LEAKPROOF_TOKIO_GRACE_MS`, 2 s). Tasks
+    /// blocked on leakproof's primitives with nothing moving are called leaked sooner; tasks on
+    /// a timer, a socket, or spawned outside leakproof (see the tokio checker's
+    /// [untracked tasks](crate::tokio#tasks-spawned-outside-leakproof)) get the whole period.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use leakproof::check::{Check, FailureKind};
+    ///
+    /// let slow = || async {
+    ///     leakproof::task::spawn(leakproof::time::sleep(Duration::from_millis(300)));
+    /// };
+    /// let short = Check::new("slow").tokio(1).tokio_grace(Duration::from_millis(50));
+    /// assert_eq!(short.run(slow).unwrap_err().kind, FailureKind::Leak);
+    /// assert!(Check::new("slow").tokio(1).tokio_grace(Duration::from_secs(1)).run(slow).is_ok());
+    /// ```
+    pub fn tokio_grace(mut self, grace: Duration) -> Check {
+        self.tokio_grace = Some(grace);
+        self
+    }
+
     /// Seeds shuttle's and tokio's randomness.
     pub fn seed(mut self, seed: u64) -> Check {
         self.seed = Some(seed);
@@ -545,6 +570,9 @@ impl Check {
         let mut defaults = Defaults::from_env();
         if let Some(limit) = self.slow_poll {
             defaults.tokio_slow_poll = limit;
+        }
+        if let Some(grace) = self.tokio_grace {
+            defaults.tokio_grace = grace;
         }
         let seed = self.seed.unwrap_or(defaults.seed);
         let preemption_bound = self.preemption_bound.unwrap_or(defaults.loom_preemptions);

@@ -227,6 +227,7 @@ fn classify<F>(
         replay,
         snapshot: run.registry.snapshot(),
         body_done,
+        untracked: Default::default(),
     })
 }
 
@@ -367,6 +368,7 @@ where
                     replay: None,
                     snapshot: Default::default(),
                     body_done: false,
+                    untracked: Default::default(),
                 });
                 return (stats_of(Checker::Replay, 0, start), Err(failure), 0, None);
             }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::untracked::Untracked;
 use super::{Checker, Failure, FailureKind};
 use crate::track::{Snapshot, TaskRecord};
 
@@ -19,6 +20,8 @@ pub(super) struct Facts<'a> {
     pub replay: Option<String>,
     pub snapshot: Snapshot,
     pub body_done: bool,
+    /// Tasks alive on the tokio checker's runtime that leakproof did not spawn.
+    pub untracked: Untracked,
 }
 
 pub(super) fn build(mut f: Facts<'_>) -> Failure {
@@ -37,7 +40,8 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         .snapshot
         .live_tasks()
         .filter(|t| f.kind != FailureKind::Leak || t.id != 0)
-        .count();
+        .count()
+        + f.untracked.count;
     if matches!(f.kind, FailureKind::Leak | FailureKind::Deadlock) && alive == 0 {
         f.text = format!(
             "the checker stopped the execution as a {}, but leakproof's registry shows no task alive in it, \
@@ -49,7 +53,7 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
     }
     let mut r = String::new();
     let headline = match f.kind {
-        FailureKind::Leak if f.snapshot.tokio_api => "task leak",
+        FailureKind::Leak if f.snapshot.tokio_api || !f.untracked.is_empty() => "task leak",
         FailureKind::Leak => "goroutine leak",
         FailureKind::Deadlock => "deadlock",
         FailureKind::Race => "data race",
@@ -89,12 +93,15 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         .filter(|t| f.kind != FailureKind::Leak || t.id != 0)
         .collect();
     match f.kind {
+        FailureKind::Leak if stuck.is_empty() => {}
         FailureKind::Leak => {
             // A task on a timer or a real socket may still be woken: only tasks blocked on
             // the program's own primitives have nothing left to wake them.
-            let outside = stuck
-                .iter()
-                .any(|t| snap.wait_of(t.id).is_some_and(|w| w.is_timer()));
+            // Nor while a task leakproof does not track lives: it may hold what they wait on.
+            let outside = !f.untracked.is_empty()
+                || stuck
+                    .iter()
+                    .any(|t| snap.wait_of(t.id).is_some_and(|w| w.is_timer()));
             let _ = writeln!(
                 r,
                 "{} task(s) still alive after the body returned{}:",
@@ -122,6 +129,12 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
     }
     if stuck.len() > FULL_TASKS {
         write_rest(&mut r, snap, &stuck[FULL_TASKS..]);
+    }
+    if !f.untracked.is_empty() {
+        if !stuck.is_empty() {
+            let _ = writeln!(r);
+        }
+        f.untracked.write(&mut r);
     }
     if f.kind == FailureKind::Deadlock && f.body_done {
         let _ = writeln!(r, "\n(the body had returned)");
@@ -181,6 +194,7 @@ mod tests {
                 replay: None,
                 snapshot: Snapshot::default(),
                 body_done: true,
+                untracked: Untracked::default(),
             });
             assert_eq!(f.kind, FailureKind::Panic, "{}", f.report);
             assert!(!f.report.contains("goroutine leak"), "{}", f.report);

@@ -4,7 +4,10 @@
 //! still alive after the body returns is given a grace period with backoff (as goleak
 //! does) and called a leak only once it is blocked on a harness operation with no progress
 //! anywhere, or once the grace period is over. A body that never returns is a deadlock once
-//! every live task is blocked with no progress, or when the watchdog fires.
+//! every live task is blocked with no progress, or when the watchdog fires. Tasks on the
+//! runtime that leakproof did not spawn (`untracked.rs`) hold both verdicts back while they
+//! live (they may wake the blocked ones), and are a leak themselves once the grace period is
+//! over.
 //!
 //! Blocking in async: every poll of the body and of its tasks is timed, and one that held its
 //! thread `LEAKPROOF_SLOW_POLL_MS` (100 ms) or longer ends the run as
@@ -28,6 +31,7 @@ use tracing::dispatcher::DefaultGuard;
 
 use super::model::{dispatch, record_body_panic, Ctx};
 use super::report::{self, Facts};
+use super::untracked::{RuntimeTasks, Untracked};
 use super::{Checker, CheckerStats, Failure, FailureKind};
 use crate::leakcheck::held::{Held, Mark};
 use crate::rt::backend::{self, Backend};
@@ -153,12 +157,14 @@ impl Quiescence {
         }
     }
 
-    fn stuck(&mut self, exec: &Exec) -> bool {
+    /// `others_alive` says whether a task leakproof does not track is alive: one that may
+    /// still wake the blocked ones, so that no quiet spell proves them stuck.
+    fn stuck(&mut self, exec: &Exec, others_alive: impl FnOnce() -> bool) -> bool {
         let now = Instant::now();
         if now < self.next_look {
             return false;
         }
-        let stuck = self.look(exec);
+        let stuck = self.look(exec) && !others_alive();
         self.next_look = Instant::now() + now.elapsed() * 10;
         stuck
     }
@@ -180,9 +186,9 @@ impl Quiescence {
 
 enum Verdict {
     Pass,
-    /// The kind, the text, and the registry at the moment of the verdict (before the body's
-    /// future is dropped, which ends its pending operations).
-    Fail(FailureKind, String, crate::track::Snapshot),
+    /// The kind, the text, the registry at the moment of the verdict (before the body's
+    /// future is dropped, which ends its pending operations) and the untracked tasks then.
+    Fail(FailureKind, String, crate::track::Snapshot, Untracked),
 }
 
 pub(super) fn run<F, Fut>(
@@ -236,7 +242,9 @@ where
     let _dispatch = tracing::dispatcher::set_default(&dispatch);
     let (worker_exec, worker_dispatch) = (exec.clone(), dispatch.clone());
     let slow_poll = ctx.defaults.tokio_slow_poll;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let untracked = RuntimeTasks::default();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(2)
         .enable_all()
         .on_thread_start(move || {
@@ -249,20 +257,32 @@ where
             SLOW_POLL.with(|s| s.set(None));
             WORKER_DISPATCH.with(|g| g.borrow_mut().take());
             exec::set_thread_exec(None);
-        })
+        });
+    untracked.install(&mut builder);
+    let rt = builder
         .build()
         .expect("leakproof: could not start a tokio runtime");
+    let handle = rt.handle().clone();
+    let others_alive = || untracked.any(&handle, &exec);
     let _enter = exec::enter(exec.clone());
     track::body_started(Some(&exec), ctx.site);
     let defaults = &ctx.defaults;
-    let fail = |kind, text| Verdict::Fail(kind, text, registry.snapshot());
+    let fail = |kind, text| {
+        let snapshot = registry.snapshot();
+        Verdict::Fail(kind, text, snapshot, untracked.untracked(&handle, &exec))
+    };
     // A finding is reported with the tasks alive when it was made: the others ran on (and may
     // have ended) while the checker was getting to it.
     let failed = |f: exec::Finding| {
         let snapshot = exec
             .snapshot_at_finding()
             .unwrap_or_else(|| registry.snapshot());
-        Verdict::Fail(f.kind, f.text, snapshot)
+        Verdict::Fail(
+            f.kind,
+            f.text,
+            snapshot,
+            untracked.untracked(&handle, &exec),
+        )
     };
     // The body is polled on this thread: one poll that never returns is the watchdog's.
     let watched = exec.clone();
@@ -294,7 +314,7 @@ where
                     if exec.finding().is_some() {
                         break;
                     }
-                    if quiet.stuck(&exec) {
+                    if quiet.stuck(&exec, others_alive) {
                         return fail(FailureKind::Deadlock, String::new());
                     }
                     if started.elapsed() >= defaults.tokio_timeout {
@@ -323,15 +343,17 @@ where
             if let Some(f) = exec.finding() {
                 return failed(f);
             }
-            if exec.unfinished_tasks().is_empty() {
+            // Done once leakproof's tasks have ended, and the runtime's others too.
+            let done = || exec.unfinished_tasks().is_empty() && !others_alive();
+            if done() {
                 return Verdict::Pass;
             }
             // The checks below are linear in the tasks alive: their own time does not count
             // against the grace period, and tasks may have finished while they ran.
             let checking = Instant::now();
-            let stuck = quiet.stuck(&exec);
+            let stuck = quiet.stuck(&exec, others_alive);
             deadline += checking.elapsed();
-            if exec.unfinished_tasks().is_empty() {
+            if done() {
                 return Verdict::Pass;
             }
             if stuck {
@@ -341,7 +363,8 @@ where
                 return fail(
                     FailureKind::Leak,
                     format!(
-                        "still running after the grace period of {:?} (LEAKPROOF_TOKIO_GRACE_MS)",
+                        "still running after the grace period of {:?} (LEAKPROOF_TOKIO_GRACE_MS, \
+                         Check::tokio_grace)",
                         defaults.tokio_grace
                     ),
                 );
@@ -355,7 +378,7 @@ where
     rt.shutdown_timeout(Duration::from_millis(200));
     match verdict {
         Verdict::Pass => Ok(()),
-        Verdict::Fail(kind, text, snapshot) => Err(report::build(Facts {
+        Verdict::Fail(kind, text, snapshot, untracked) => Err(report::build(Facts {
             name: &ctx.name,
             checker: Checker::Tokio,
             found_by: None,
@@ -365,6 +388,7 @@ where
             replay: None,
             snapshot,
             body_done: exec.body_done.load(Ordering::Acquire),
+            untracked,
         })),
     }
 }

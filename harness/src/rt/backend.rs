@@ -198,8 +198,32 @@ where
             }));
             None
         }
-        Backend::Tokio => Some(tokio::spawn(TOKIO_TASK.scope(task_id, future))),
+        Backend::Tokio => {
+            // The tokio checker's spawn hook reads the flag to tell leakproof's tasks from
+            // untracked ones (see `check/untracked.rs`).
+            struct Reset;
+            impl Drop for Reset {
+                fn drop(&mut self) {
+                    SPAWNING.with(|s| s.set(false));
+                }
+            }
+            SPAWNING.with(|s| s.set(true));
+            let _reset = Reset;
+            Some(tokio::spawn(TOKIO_TASK.scope(task_id, future)))
+        }
     }
+}
+
+thread_local! {
+    /// Set while `spawn_raw` is inside `tokio::spawn`.
+    static SPAWNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is inside `spawn_raw`'s `tokio::spawn`: the task being spawned is
+/// leakproof's own (read by the tokio checker's spawn hook).
+#[cfg_attr(not(tokio_unstable), allow(dead_code))]
+pub(crate) fn spawning_tracked() -> bool {
+    SPAWNING.with(Cell::get)
 }
 
 /// Runs `future` to completion on the calling loom thread or shuttle task.

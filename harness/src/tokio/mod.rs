@@ -23,6 +23,31 @@
 //! returns `None` once every sender is gone and the buffer is drained, and a send that
 //! loses a `select!` has sent nothing.
 //!
+//! # Tasks spawned outside leakproof
+//!
+//! A library that spawns with tokio's own `tokio::spawn` (hyper-util's executor, a client's
+//! connection driver) starts tasks leakproof does not track. They run on the tokio checker
+//! (under loom, shuttle and PCT there is no tokio runtime: tokio's `spawn` panics, and the
+//! check reports that panic), and the checker does not ignore them: one still alive when
+//! the grace period ([`Check::tokio_grace`](crate::check::Check::tokio_grace)) is over makes
+//! the run a [`Leak`](crate::check::FailureKind::Leak), listed in the report as untracked with
+//! its spawn site (with `--cfg tokio_unstable`, from tokio's task hooks; without it, counted
+//! only). While one is alive, tasks blocked on leakproof's primitives are not called stuck
+//! for being quiet, since the untracked task may still wake them.
+//!
+//! ```
+//! use std::time::Duration;
+//! use leakproof::check::{Check, FailureKind};
+//!
+//! let check = Check::new("doc-untracked").tokio(1).tokio_grace(Duration::from_millis(200));
+//! let failure = check.run(|| async {
+//!     // A library's background task that nothing ever stops.
+//!     tokio::spawn(std::future::pending::<()>());
+//! }).unwrap_err();
+//! assert_eq!(failure.kind, FailureKind::Leak);
+//! assert!(failure.report.contains("1 untracked task(s) alive"), "{}", failure.report);
+//! ```
+//!
 //! # Swapping it in for a whole crate
 //!
 //! One shim module, as loom documents for its types:
