@@ -186,9 +186,9 @@ impl Quiescence {
 
 enum Verdict {
     Pass,
-    /// The kind, the text, the registry at the moment of the verdict (before the body's
-    /// future is dropped, which ends its pending operations) and the untracked tasks then.
-    Fail(FailureKind, String, crate::track::Snapshot, Untracked),
+    /// The kind, the text, and the registry at the moment of the verdict (before the body's
+    /// future is dropped, which ends its pending operations).
+    Fail(FailureKind, String, crate::track::Snapshot),
 }
 
 pub(super) fn run<F, Fut>(
@@ -267,22 +267,14 @@ where
     let _enter = exec::enter(exec.clone());
     track::body_started(Some(&exec), ctx.site);
     let defaults = &ctx.defaults;
-    let fail = |kind, text| {
-        let snapshot = registry.snapshot();
-        Verdict::Fail(kind, text, snapshot, untracked.untracked(&handle, &exec))
-    };
+    let fail = |kind, text| Verdict::Fail(kind, text, registry.snapshot());
     // A finding is reported with the tasks alive when it was made: the others ran on (and may
     // have ended) while the checker was getting to it.
     let failed = |f: exec::Finding| {
         let snapshot = exec
             .snapshot_at_finding()
             .unwrap_or_else(|| registry.snapshot());
-        Verdict::Fail(
-            f.kind,
-            f.text,
-            snapshot,
-            untracked.untracked(&handle, &exec),
-        )
+        Verdict::Fail(f.kind, f.text, snapshot)
     };
     // The body is polled on this thread: one poll that never returns is the watchdog's.
     let watched = exec.clone();
@@ -374,11 +366,16 @@ where
         }
     });
     drop(watch);
+    // Read while the runtime still runs them: its shutdown ends every task.
+    let untracked = match verdict {
+        Verdict::Pass => Untracked::default(),
+        Verdict::Fail(..) => untracked.untracked(&handle, &exec),
+    };
     exec.torn_down.store(true, Ordering::Release);
     rt.shutdown_timeout(Duration::from_millis(200));
     match verdict {
         Verdict::Pass => Ok(()),
-        Verdict::Fail(kind, text, snapshot, untracked) => Err(report::build(Facts {
+        Verdict::Fail(kind, text, snapshot) => Err(report::build(Facts {
             name: &ctx.name,
             checker: Checker::Tokio,
             found_by: None,

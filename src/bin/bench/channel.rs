@@ -267,6 +267,25 @@ fn calibrate(imp: Impl, w: Workload, target: Duration) -> u64 {
 }
 
 /// What [`runs`] measured: per implementation, its size, its rates and their median.
+/// `label: n = 1,200 (off), 900 (on), …`: how many messages (or round trips) each
+/// implementation's run was sized to, named in `names`' order.
+pub fn run_sizes(label: &str, ns: &[u64], names: &[&str]) -> String {
+    let each: Vec<String> = ns
+        .iter()
+        .zip(names)
+        .map(|(n, name)| format!("{} ({name})", table::count(*n)))
+        .collect();
+    format!("{label}: n = {}", each.join(", "))
+}
+
+/// The table's note on the run sizes of every workload (each from [`run_sizes`]).
+pub fn sizes_note(t: &mut Table, sizes: &[String]) {
+    t.note(format!(
+        "messages (or round trips) per run: {}",
+        sizes.join("; ")
+    ));
+}
+
 pub struct Runs {
     pub ns: Vec<u64>,
     pub rates: Vec<Vec<f64>>,
@@ -369,19 +388,9 @@ pub fn run(opts: &Opts) -> Table {
                 Met::Info,
             );
         }
-        sizes.push(format!(
-            "{}: n = {} (off), {} (on), {} (tokio), {} (flume)",
-            w.label(),
-            table::count(ns[0]),
-            table::count(ns[1]),
-            table::count(ns[2]),
-            table::count(ns[3])
-        ));
+        sizes.push(run_sizes(&w.label(), &ns, &["off", "on", "tokio", "flume"]));
     }
-    t.note(format!(
-        "messages (or round trips) per run: {}",
-        sizes.join("; ")
-    ));
+    sizes_note(&mut t, &sizes);
     t.note(
         "tokio has no rendezvous channel (`mpsc::channel(0)` panics): its ping-pong uses capacity 1, \
          which lets a send complete before the receiver takes the value; flume's `bounded(0)` is a \

@@ -13,7 +13,7 @@ use harness::check::Check;
 // The `tokio` that `program` names (`use super::tokio`).
 use harness::tokio;
 
-use crate::channel::{runs, show, target, Impl, Runs, Workload, WORKLOADS};
+use crate::channel::{run_sizes, runs, show, sizes_note, target, Impl, Runs, Workload, WORKLOADS};
 use crate::table::{self, Met, Table};
 use crate::Opts;
 
@@ -51,17 +51,9 @@ fn channel_rows(t: &mut Table, opts: &Opts) {
             "(info)",
             Met::Info,
         );
-        sizes.push(format!(
-            "{label}: n = {} (checked), {} (untracked), {} (tokio)",
-            table::count(ns[0]),
-            table::count(ns[1]),
-            table::count(ns[2])
-        ));
+        sizes.push(run_sizes(&label, &ns, &["checked", "untracked", "tokio"]));
     }
-    t.note(format!(
-        "messages (or round trips) per run: {}",
-        sizes.join("; ")
-    ));
+    sizes_note(t, &sizes);
 }
 
 /// The anchor binary, built (into the bench's own target directory) if it is not there yet.
