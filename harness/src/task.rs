@@ -302,14 +302,17 @@ impl<F: Future> Future for TaskFuture<F> {
         let Some(fut) = this.future.as_mut() else {
             return Poll::Ready(());
         };
-        if let Some(e) = &this.exec {
+        // Read by the watchdog under loom and shuttle only: on tokio, a store per poll from
+        // every worker would only move the cache line between cores.
+        let modelled = this.exec.as_ref().filter(|e| e.backend != Backend::Tokio);
+        if let Some(e) = modelled {
             e.running.store(this.core.id, Ordering::Relaxed);
         }
         // The tokio checker reports a poll that holds its thread too long (blocking in async).
         let timer = crate::check::tokio_run::time_poll(this.exec.as_deref(), this.core.id);
         let polled = std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)));
         drop(timer);
-        if let Some(e) = &this.exec {
+        if let Some(e) = modelled {
             e.running.store(0, Ordering::Relaxed);
         }
         match polled {

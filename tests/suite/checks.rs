@@ -436,6 +436,7 @@ fn snapshot_shows_live_tasks_and_pending_operations() {
             let snap = track::snapshot();
             let sender = snap.tasks.iter().find(|t| t.name == "sender").unwrap();
             if let Some(w) = snap.wait_of(sender.id) {
+                assert_eq!(sender.state, track::TaskState::Blocked, "{snap}");
                 assert_eq!(w.op, "send");
                 assert_eq!(snap.resource(w.resource).unwrap().capacity, Some(0));
                 assert!(snap.to_string().contains("\"sender\" [chan send]"));
@@ -444,8 +445,70 @@ fn snapshot_shows_live_tasks_and_pending_operations() {
             h.await.unwrap();
             let after = track::snapshot();
             assert!(after.waits.is_empty(), "{after}");
+            let body = after.task(0).unwrap();
+            assert_eq!(body.state, track::TaskState::Running, "{after}");
         })
         .unwrap();
+}
+
+/// A channel's length, handles and closed flag are the channel's own (kept by the channel
+/// under its lock, read by the snapshot): each change shows in the next snapshot, under
+/// every checker, for tokio's mpsc and oneshot; leakproof's channel reports its handles and
+/// closed flag as they change and its length when a sender blocks (what its reports show).
+#[test]
+fn snapshot_shows_each_channels_counts_as_they_change() {
+    use harness::tokio::sync::{mpsc, oneshot};
+    fn counts(id: u64) -> (usize, usize, usize, bool) {
+        let snap = track::snapshot();
+        let r = snap
+            .resource(id)
+            .unwrap_or_else(|| panic!("no resource #{id}: {snap}"));
+        (r.len, r.senders, r.receivers, r.closed)
+    }
+    /// The id of the resource created last (the snapshot lists them by id).
+    fn newest() -> u64 {
+        track::snapshot().resources.last().expect("a resource").id
+    }
+    for check in each_checker("snapshot-counts") {
+        check
+            .run(|| async {
+                let (tx, rx) = chan::bounded::<u8>(1);
+                let go = newest();
+                assert_eq!(counts(go), (0, 1, 1, false));
+                let tx2 = tx.clone();
+                assert_eq!(counts(go).1, 2);
+                tx.send(1).await.unwrap();
+                // leakproof's channel reports its length when a sender starts waiting.
+                let h = task::spawn(async move { tx2.send(2).await.unwrap() });
+                while track::snapshot().waits.is_empty() {
+                    task::yield_now().await;
+                }
+                assert_eq!(counts(go), (1, 2, 1, false));
+                assert_eq!(rx.recv().await, Some(1));
+                h.await.unwrap();
+                assert_eq!(counts(go).1, 1);
+                tx.close();
+                assert!(counts(go).3);
+
+                let (mtx, mut mrx) = mpsc::channel::<u8>(4);
+                let m = newest();
+                mtx.send(7).await.unwrap();
+                mtx.send(8).await.unwrap();
+                assert_eq!(counts(m), (2, 1, 1, false));
+                assert_eq!(mrx.recv().await, Some(7));
+                assert_eq!(counts(m), (1, 1, 1, false));
+                drop(mtx);
+                assert_eq!(counts(m), (1, 0, 1, true));
+
+                let (otx, orx) = oneshot::channel::<u8>();
+                let o = newest();
+                assert_eq!(counts(o), (0, 1, 1, false));
+                otx.send(3).unwrap();
+                assert_eq!(counts(o), (1, 0, 1, true));
+                assert_eq!(orx.await, Ok(3));
+            })
+            .unwrap();
+    }
 }
 
 #[test]

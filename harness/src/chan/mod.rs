@@ -73,13 +73,14 @@ fn make<T>(cap: Option<usize>, site: &'static Location<'static>) -> (Sender<T>, 
     let exec = exec::current();
     let id = exec.as_ref().map(|e| e.next_id()).unwrap_or(0);
     let cap_field = cap.map(|c| c as i64).unwrap_or(-1);
-    track::resource_created(exec.as_deref(), id, "channel", cap_field, site);
+    let counts = track::channel_created(exec.as_deref(), id, "channel", cap_field, site);
     let shared = Arc::new(Shared {
         id,
         cap,
         created_at: site,
         state: Lock::new_leaf(State::new(cap, exec.is_some())),
         exec,
+        counts,
     });
     (
         Sender {

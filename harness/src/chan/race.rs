@@ -17,6 +17,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::rt::id_hash::IdHash;
 use crate::rt::race::SyncClock;
 
 /// Whether the edge named `edge` is kept. Always, except in a build with the `mutants`
@@ -43,11 +44,11 @@ fn keep(_edge: &str) -> bool {
 #[derive(Default)]
 pub(super) struct ChanClocks {
     /// Each message's sender clock, by message (or offer) id, until it is received.
-    msgs: HashMap<u64, SyncClock>,
+    msgs: HashMap<u64, SyncClock, IdHash>,
     /// For a blocked send completed by a receiver: that receiver's clock, by offer id.
-    acks: HashMap<u64, SyncClock>,
+    acks: HashMap<u64, SyncClock, IdHash>,
     /// On a bounded channel, each waiting receiver's clock, by waiter id.
-    waiting: HashMap<u64, SyncClock>,
+    waiting: HashMap<u64, SyncClock, IdHash>,
     /// Clocks of receives whose freed buffer slot no send has taken yet, oldest first, each
     /// with the waiter id of a receive completed by a hand-over (see [`ChanClocks::returned`]).
     freed: VecDeque<(Option<u64>, SyncClock)>,

@@ -290,6 +290,8 @@ pub(super) struct Shared<T> {
     pub created_at: &'static Location<'static>,
     pub state: Lock<State<T>>,
     pub exec: Option<Arc<Exec>>,
+    /// Where [`report`](Shared::report) writes.
+    pub counts: track::Counts,
 }
 
 impl<T> Shared<T> {
@@ -328,6 +330,8 @@ impl<T> Shared<T> {
         let Some(e) = self.exec.as_deref() else {
             return false;
         };
+        // The channel reports its length only here: a blocked sender's report shows it.
+        self.counts.set_len(len);
         track::op_wait(Some(e), backend::current_task_id(), self.id, op, len, site);
         true
     }
@@ -340,9 +344,10 @@ impl<T> Shared<T> {
         }
     }
 
-    /// Reports the channel's state to the tracking layer.
+    /// Reports the channel's state to the tracking layer (under the channel's lock).
+    #[inline]
     pub fn report(&self, st: &State<T>) {
-        track::resource_state(
+        self.counts.set(
             self.exec.as_deref(),
             self.id,
             st.buf.len(),

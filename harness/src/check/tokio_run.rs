@@ -234,7 +234,9 @@ where
         let e = Arc::get_mut(&mut exec).expect("fresh execution");
         e.log = ctx.record;
         e.spans = ctx.trace || std::env::var_os("LEAKPROOF_TRACE").is_some();
-        e.rng = std::sync::atomic::AtomicU64::new(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ n);
+        e.rng = crate::rt::exec::Padded(std::sync::atomic::AtomicU64::new(
+            seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ n,
+        ));
     }
     let dispatch = dispatch(registry.clone(), ctx.trace);
     // The default from before the runtime is built until it is shut down: every span tokio

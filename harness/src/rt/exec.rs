@@ -54,17 +54,32 @@ pub(crate) struct Exec {
     pub body_done: AtomicBool,
     /// Set once the execution has failed or ended: destructors stop calling into the backend.
     pub torn_down: AtomicBool,
-    /// Bumped on every task poll and completed operation (tokio's quiescence test).
-    pub progress: AtomicU64,
+    /// Bumped on every task poll and completed operation (tokio's quiescence test). On a
+    /// cache line of its own: the fields read on every operation stay in every core's cache.
+    pub progress: Padded<AtomicU64>,
     /// The task being polled now under loom and shuttle (0, the body, between task polls):
     /// what the watchdog names when the checker's thread stops (see `check/watchdog.rs`).
     pub running: AtomicU64,
-    /// State of the execution's random source on tokio and loom (shuttle has its own).
-    pub rng: AtomicU64,
+    /// State of the execution's random source on tokio and loom (shuttle has its own); on a
+    /// cache line of its own, as `progress`.
+    pub rng: Padded<AtomicU64>,
     /// The execution's virtual clock (inert on tokio, where time is real).
     pub clock: super::clock::Clock,
     /// Happens-before state for `RaceCell` (inert until a cell is accessed).
     pub race: super::race::Detector,
+}
+
+/// A value alone on its cache line(s), for a counter that every core writes: the fields
+/// beside it, read on every operation, are not invalidated by each write.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Exec {
@@ -91,11 +106,11 @@ impl Exec {
             at_finding: Mutex::new(None),
             body_done: AtomicBool::new(false),
             torn_down: AtomicBool::new(false),
-            progress: AtomicU64::new(0),
+            progress: Padded(AtomicU64::new(0)),
             running: AtomicU64::new(0),
             // The same start in every execution: loom replays each execution's prefix and needs
             // every draw to come out the same (tokio's runs reseed it from the check's seed).
-            rng: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
+            rng: Padded(AtomicU64::new(0x9e37_79b9_7f4a_7c15)),
             clock: super::clock::Clock::new(backend, tick_limit),
             race: super::race::Detector::default(),
         })

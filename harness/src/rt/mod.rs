@@ -5,6 +5,7 @@
 pub(crate) mod backend;
 pub(crate) mod clock;
 pub(crate) mod exec;
+pub(crate) mod id_hash;
 pub(crate) mod panic;
 pub(crate) mod race;
 pub(crate) mod verdict;

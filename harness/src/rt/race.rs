@@ -219,7 +219,7 @@ struct TaskClock {
 
 #[derive(Default)]
 struct Tasks {
-    by_id: HashMap<u64, TaskClock>,
+    by_id: HashMap<u64, TaskClock, super::id_hash::IdHash>,
 }
 
 impl Tasks {

@@ -7,8 +7,9 @@
 //! have made it ([`Update`]), without building, dispatching and parsing an event.
 
 use std::panic::Location;
+use std::sync::Arc;
 
-use super::registry::OpName;
+use super::registry::{LiveCounts, OpName};
 use super::{SiteIn, Update, TARGET};
 use crate::rt::exec::Exec;
 
@@ -96,6 +97,76 @@ pub(crate) fn resource_created(
     }
 }
 
+/// Where a channel reports its length, handles and closed flag (see [`channel_created`]):
+/// counts the registry reads when it takes a snapshot, and, when the execution prints its
+/// trace, `res.state` events as well. Nothing outside a tracked execution.
+pub(crate) struct Counts {
+    live: Option<Arc<LiveCounts>>,
+    events: bool,
+}
+
+impl Counts {
+    /// Reports the channel's state now; called under the channel's lock, so that the last
+    /// report is the channel's last state.
+    #[inline]
+    pub(crate) fn set(
+        &self,
+        exec: Option<&Exec>,
+        res: u64,
+        len: usize,
+        senders: usize,
+        receivers: usize,
+        closed: bool,
+    ) {
+        if let Some(live) = &self.live {
+            live.set(len, senders, receivers, closed);
+            if self.events {
+                resource_state(exec, res, len, senders, receivers, closed);
+            }
+        }
+    }
+
+    /// Reports that `task` made the channel's newest sender (see
+    /// [`ResourceRecord::sender_by`](super::ResourceRecord::sender_by)).
+    #[inline]
+    pub(crate) fn set_sender_by(&self, task: u64) {
+        if let Some(live) = &self.live {
+            live.set_sender_by(task);
+        }
+    }
+
+    /// Reports the channel's length alone (a channel that reports it only when a task
+    /// starts waiting on it).
+    #[inline]
+    pub(crate) fn set_len(&self, len: usize) {
+        if let Some(live) = &self.live {
+            live.set_len(len);
+        }
+    }
+}
+
+/// A channel was created (`cap` is `-1` for unbounded): registers it, and returns where it
+/// reports its state changes from now on.
+pub(crate) fn channel_created(
+    exec: Option<&Exec>,
+    res: u64,
+    kind: &'static str,
+    cap: i64,
+    site: &Location<'_>,
+) -> Counts {
+    resource_created(exec, res, kind, cap, site);
+    match tracked(exec) {
+        None => Counts {
+            live: None,
+            events: false,
+        },
+        Some(e) => Counts {
+            live: Some(e.registry.live_counts(res)),
+            events: as_events(e),
+        },
+    }
+}
+
 /// A channel's handles, length or closed flag changed.
 pub(crate) fn resource_state(
     exec: Option<&Exec>,
@@ -138,7 +209,6 @@ pub(crate) fn op_wait(
             task,
             res,
             op: OpName::Static(op),
-            len,
             site: SiteIn::Loc(site),
             spans: Vec::new(),
         });
@@ -260,7 +330,6 @@ pub(crate) fn op_wait_dyn(
             task,
             res,
             op: OpName::Owned(op.into()),
-            len: 0,
             site: SiteIn::Dyn(file, line, col),
             spans: Vec::new(),
         });

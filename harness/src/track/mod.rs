@@ -257,7 +257,6 @@ where
                     task,
                     res,
                     op: registry::OpName::Owned(f.op.as_str().into()),
-                    len: f.len as usize,
                     site: site(),
                     spans,
                 }
@@ -368,7 +367,6 @@ pub(crate) enum Update<'a> {
         task: u64,
         res: u64,
         op: registry::OpName,
-        len: usize,
         site: SiteIn<'a>,
         spans: Vec<String>,
     },
@@ -456,6 +454,7 @@ impl Registry {
                         closed: false,
                         created_at: site.site(),
                         holders: Vec::new(),
+                        sender_by: None,
                     },
                 );
             }
@@ -477,13 +476,11 @@ impl Registry {
                 task,
                 res,
                 op,
-                len,
                 site,
                 spans,
             } => {
-                if let Some(mut r) = reg.resources.get_mut(&res) {
-                    r.len = len;
-                }
+                // A task with a wait is blocked: the snapshot says so (see
+                // `Registry::snapshot`), so that a wait costs one map write, not two.
                 // Where operations enter the registry: parsed once, read by every rule.
                 let (kind, timer) = Op::parse(op.as_str());
                 reg.waits.insert(
@@ -498,9 +495,6 @@ impl Registry {
                         spans,
                     },
                 );
-                if let Some(mut t) = reg.tasks.get_mut(&task) {
-                    t.state = TaskState::Blocked;
-                }
             }
             Update::Hold { task, res } => {
                 if let Some(mut r) = reg.resources.get_mut(&res) {
@@ -518,11 +512,6 @@ impl Registry {
             }
             Update::OpDone { task } => {
                 reg.waits.remove(&task);
-                if let Some(mut t) = reg.tasks.get_mut(&task) {
-                    if t.state == TaskState::Blocked {
-                        t.state = TaskState::Running;
-                    }
-                }
             }
             Update::Msg { .. } | Update::Closed { .. } => {}
         }

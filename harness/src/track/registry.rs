@@ -2,7 +2,8 @@
 //! kept in `dashmap` maps so that tasks on many threads can report at once.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 
@@ -81,6 +82,73 @@ pub struct ResourceRecord {
     pub created_at: Site,
     /// Tasks holding it now (a lock's owner, a read lock's readers); empty for channels.
     pub holders: Vec<u64>,
+    /// For a `leakproof::tokio` mpsc channel: the task that created it or made its newest
+    /// sender (a clone, an upgraded weak sender). A lead to who holds the live senders, not
+    /// proof: a sender may have moved to another task since.
+    pub sender_by: Option<u64>,
+}
+
+/// A channel's counts as the channel last wrote them, shared by the channel and the
+/// registry: the channel stores them under its own lock at each change (a few relaxed
+/// stores, no registry call inside its critical section), and a snapshot reads them.
+/// Readings taken while tasks run may mix two moments; once every task is blocked (when a
+/// verdict is made) nothing writes them.
+#[derive(Debug)]
+pub(crate) struct LiveCounts {
+    len: AtomicUsize,
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+    closed: AtomicBool,
+    /// See [`ResourceRecord::sender_by`]; [`NOBODY`] until a channel says.
+    sender_by: AtomicU64,
+}
+
+/// No task (see [`LiveCounts::set_sender_by`]).
+const NOBODY: u64 = crate::rt::backend::NO_TASK;
+
+impl Default for LiveCounts {
+    fn default() -> Self {
+        LiveCounts {
+            len: AtomicUsize::new(0),
+            senders: AtomicUsize::new(0),
+            receivers: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            sender_by: AtomicU64::new(NOBODY),
+        }
+    }
+}
+
+impl LiveCounts {
+    /// Records the task that made the channel's newest sender (see
+    /// [`ResourceRecord::sender_by`]).
+    pub(crate) fn set_sender_by(&self, task: u64) {
+        self.sender_by.store(task, Ordering::Relaxed);
+    }
+
+    /// Records the channel's state now.
+    #[inline]
+    pub(crate) fn set(&self, len: usize, senders: usize, receivers: usize, closed: bool) {
+        self.len.store(len, Ordering::Relaxed);
+        self.senders.store(senders, Ordering::Relaxed);
+        self.receivers.store(receivers, Ordering::Relaxed);
+        self.closed.store(closed, Ordering::Relaxed);
+    }
+
+    /// Records the channel's length alone.
+    #[inline]
+    pub(crate) fn set_len(&self, len: usize) {
+        self.len.store(len, Ordering::Relaxed);
+    }
+
+    /// Copies the counts into the record a snapshot hands out.
+    fn fill(&self, r: &mut ResourceRecord) {
+        r.len = self.len.load(Ordering::Relaxed);
+        r.senders = self.senders.load(Ordering::Relaxed);
+        r.receivers = self.receivers.load(Ordering::Relaxed);
+        r.closed = self.closed.load(Ordering::Relaxed);
+        let by = self.sender_by.load(Ordering::Relaxed);
+        r.sender_by = (by != NOBODY).then_some(by);
+    }
 }
 
 /// An operation a task is blocked on.
@@ -271,7 +339,7 @@ pub(crate) fn intern_location(loc: &std::panic::Location<'_>) -> SiteRef {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static CACHE: RefCell<HashMap<usize, SiteRef>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<HashMap<usize, SiteRef, IdHash>> = RefCell::new(HashMap::default());
     }
     let key = loc as *const std::panic::Location<'_> as usize;
     CACHE
@@ -311,6 +379,7 @@ pub(crate) struct TaskEntry {
     pub name: TaskName,
     pub parent: Option<u64>,
     pub spawned_at: SiteRef,
+    /// `Running` while alive: a snapshot shows `Blocked` for a live task with a wait.
     pub state: TaskState,
 }
 
@@ -383,36 +452,15 @@ impl WaitEntry {
     }
 }
 
-/// Hashes the registry's keys, which are ids counted up from 0 (not attacker-chosen): a
-/// multiply and a fold instead of SipHash, which showed in every tracked operation's profile.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        let h = (self.0 ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
-/// The registry's hasher (see [`IdHasher`]).
-pub(crate) type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+pub(crate) use crate::rt::id_hash::IdHash;
 
 /// The registry of one execution, fed by [`TrackingLayer`](super::TrackingLayer).
 #[derive(Debug, Default)]
 pub struct Registry {
     pub(crate) tasks: DashMap<u64, TaskEntry, IdHash>,
     pub(crate) resources: DashMap<u64, ResourceRecord, IdHash>,
+    /// The channels that keep their counts themselves ([`LiveCounts`]), by resource id.
+    live: DashMap<u64, Arc<LiveCounts>, IdHash>,
     pub(crate) waits: DashMap<u64, WaitEntry, IdHash>,
     events: AtomicU64,
     /// How many holds (locks, permits) are held now: wait-for cycles need at least two.
@@ -434,11 +482,23 @@ impl Registry {
     pub fn reset(&self) {
         self.tasks.clear();
         self.resources.clear();
+        self.live.clear();
         self.waits.clear();
         self.events.store(0, Ordering::Relaxed);
         self.holds.store(0, Ordering::Relaxed);
         self.tokio_api.store(false, Ordering::Relaxed);
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Counts that the channel `res` keeps current itself from now on; a snapshot reads
+    /// them instead of the record's.
+    pub(crate) fn live_counts(&self, res: u64) -> Arc<LiveCounts> {
+        let live = Arc::new(LiveCounts::default());
+        if let Some(r) = self.resources.get(&res) {
+            live.set(r.len, r.senders, r.receivers, r.closed);
+        }
+        self.live.insert(res, live.clone());
+        live
     }
 
     /// The execution speaks tokio's API: its reports use tokio's words.
@@ -501,10 +561,31 @@ impl Registry {
 
     /// A consistent-enough copy of the registry, sorted by id.
     pub fn snapshot(&self) -> Snapshot {
-        let mut tasks: Vec<TaskRecord> = self.tasks.iter().map(|t| t.value().record()).collect();
+        let mut tasks: Vec<TaskRecord> = self
+            .tasks
+            .iter()
+            .map(|t| {
+                let mut rec = t.value().record();
+                // A live task is blocked while it has a wait (the registry keeps no separate
+                // flag: a wait costs one map write, not two).
+                if rec.state == TaskState::Running && self.waits.contains_key(&rec.id) {
+                    rec.state = TaskState::Blocked;
+                }
+                rec
+            })
+            .collect();
         tasks.sort_by_key(|t| t.id);
-        let mut resources: Vec<ResourceRecord> =
-            self.resources.iter().map(|r| r.value().clone()).collect();
+        let mut resources: Vec<ResourceRecord> = self
+            .resources
+            .iter()
+            .map(|r| {
+                let mut rec = r.value().clone();
+                if let Some(live) = self.live.get(&rec.id) {
+                    live.fill(&mut rec);
+                }
+                rec
+            })
+            .collect();
         resources.sort_by_key(|r| r.id);
         let mut waits: Vec<WaitRecord> = self.waits.iter().map(|w| w.value().record()).collect();
         waits.sort_by_key(|w| w.task);
@@ -849,11 +930,18 @@ impl Snapshot {
             "    on mpsc channel #{} ({cap}, {} queued) created at {}",
             r.id, r.len, r.created_at
         )?;
-        let senders = match r.senders {
+        let mut senders = match r.senders {
             0 => "no sender alive".to_string(),
             1 => "1 sender alive".to_string(),
             n => format!("{n} senders alive"),
         };
+        if let Some(by) = r.sender_by.filter(|_| r.senders > 0) {
+            let name = self.task(by).map(|t| t.name.as_str()).unwrap_or("?");
+            let newest = if r.senders == 1 { "" } else { "the newest " };
+            senders.push_str(&format!(
+                " ({newest}created or cloned by task {by} \"{name}\")"
+            ));
+        }
         let receiver = if r.receivers > 0 {
             "the receiver alive"
         } else {

@@ -98,11 +98,14 @@ struct Shared<T> {
     site: &'static Location<'static>,
     state: Lock<State<T>>,
     exec: Option<Arc<Exec>>,
+    /// Where [`report`](Shared::report) writes.
+    counts: track::Counts,
 }
 
 impl<T> Shared<T> {
+    /// Reports the channel's state to the tracking layer (under the channel's lock).
     fn report(&self, st: &State<T>) {
-        track::resource_state(
+        self.counts.set(
             self.exec.as_deref(),
             self.id,
             usize::from(st.value.is_some()),
@@ -134,7 +137,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let site = Location::caller();
     let exec = exec::current();
     let id = exec.as_ref().map(|e| e.next_id()).unwrap_or(0);
-    track::resource_created(exec.as_deref(), id, KIND, 1, site);
+    let counts = track::channel_created(exec.as_deref(), id, KIND, 1, site);
     let shared = Arc::new(Shared {
         id,
         site,
@@ -148,6 +151,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             close: SyncClock::default(),
         }),
         exec,
+        counts,
     });
     (
         Sender {

@@ -13,6 +13,8 @@
 //!
 //! Tracking: the channel is a resource of kind `mpsc channel` (capacity `-1` when
 //! unbounded); waits are `send` (a reservation waiting for a slot), `recv` and `closed`.
+//! It also tells the registry which task created it or made its newest sender, which a
+//! report names beside the live senders.
 //! Happens-before for `RaceCell`: each value carries its sender's clock to the receive;
 //! a receive that frees a slot releases into the slots' clock, which every reservation
 //! acquires; closing (the receiver closing or going away, the last sender going away)
@@ -72,6 +74,8 @@ pub(super) struct Shared<T> {
     pub cap: Option<usize>,
     pub state: Lock<State<T>>,
     pub exec: Option<Arc<Exec>>,
+    /// Where [`report`](Shared::report) writes.
+    counts: track::Counts,
 }
 
 /// Whether a reservation got a slot.
@@ -89,13 +93,14 @@ impl<T> Shared<T> {
     pub fn new(cap: Option<usize>, site: &'static Location<'static>) -> Arc<Shared<T>> {
         let exec = exec::current();
         let id = exec.as_ref().map(|e| e.next_id()).unwrap_or(0);
-        track::resource_created(
+        let counts = track::channel_created(
             exec.as_deref(),
             id,
             KIND,
             cap.map(|c| c as i64).unwrap_or(-1),
             site,
         );
+        counts.set_sender_by(backend::current_task_id());
         Arc::new(Shared {
             id,
             cap,
@@ -115,11 +120,14 @@ impl<T> Shared<T> {
                 close: SyncClock::default(),
             }),
             exec,
+            counts,
         })
     }
 
+    /// Reports the channel's state to the tracking layer (under the channel's lock).
+    #[inline]
     fn report(&self, st: &State<T>) {
-        track::resource_state(
+        self.counts.set(
             self.exec.as_deref(),
             self.id,
             st.buf.len(),
@@ -482,6 +490,7 @@ impl<T> Shared<T> {
         }
         st.senders += 1;
         self.report(&st);
+        self.counts.set_sender_by(backend::current_task_id());
         true
     }
 

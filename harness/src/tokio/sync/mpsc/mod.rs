@@ -16,8 +16,13 @@
 //! task 3 "actor" [mpsc recv]:
 //!     blocked at src/actor.rs:40:31
 //!     on mpsc channel #2 (capacity 4, 0 queued) created at src/actor.rs:12:23
-//!     1 sender alive, receiver alive; no task is sending on it, and the senders never drop
+//!     1 sender alive (created or cloned by task 0 "main"), the receiver alive; no task is
+//!     sending on it, and the live senders are never dropped
 //! ```
+//!
+//! The task named beside the senders is the one that created the channel or made its
+//! newest sender (a clone, an upgraded [`WeakSender`]): where a sender was made is known,
+//! where it went since is not, so it is a lead to the sender that keeps the channel open.
 //!
 //! ```
 //! use leakproof::tokio::{self, sync::mpsc};
