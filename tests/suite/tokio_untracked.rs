@@ -65,6 +65,11 @@ fn an_untracked_leak_is_listed_beside_the_tracked_tasks_it_leaves_blocked() {
     assert!(r.contains("1 untracked task(s) alive"), "{r}");
     // The untracked task holds the sender: the consumer may yet be woken.
     assert!(!r.contains("nothing left to wake them"), "{r}");
+    assert!(
+        r.contains("no tracked task is sending on it (an untracked task may hold a sender)"),
+        "{r}"
+    );
+    assert!(!r.contains("the live senders are never dropped"), "{r}");
 }
 
 #[test]

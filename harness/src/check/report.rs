@@ -84,7 +84,16 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         let _ = writeln!(r, "{}", f.text.trim_end());
         let _ = writeln!(r);
     }
-    let snap = &f.snapshot;
+    let marked;
+    let snap = if f.untracked.is_empty() {
+        &f.snapshot
+    } else {
+        marked = Snapshot {
+            untracked_alive: true,
+            ..f.snapshot.clone()
+        };
+        &marked
+    };
     if let Some(cycle) = &cycle {
         let _ = writeln!(r, "wait-for cycle:\n  {}\n", snap.describe_cycle(cycle));
     }

@@ -595,6 +595,7 @@ impl Registry {
             waits,
             log: self.log(),
             tokio_api: self.tokio_api.load(Ordering::Relaxed),
+            untracked_alive: false,
         }
     }
 }
@@ -613,6 +614,10 @@ pub struct Snapshot {
     /// Whether the code spawned its tasks through `leakproof::tokio`: a report then says
     /// "task leak", in tokio's words, where a Go-style program's says "goroutine leak".
     pub tokio_api: bool,
+    /// Whether tasks leakproof does not track were alive (the tokio checker sets it in a
+    /// report's copy): one of them may hold a channel's handles, so a report then does not
+    /// say that nothing will send on a channel or drop its senders.
+    pub untracked_alive: bool,
 }
 
 impl Snapshot {
@@ -843,6 +848,10 @@ impl Snapshot {
                 "; no task is receiving from it, so no live receiver will read it"
             )?,
             Some(Op::Send) if r.receivers == 0 => writeln!(f, "; no receiver is left")?,
+            Some(Op::Recv) if !sending && r.senders > 0 && self.untracked_alive => writeln!(
+                f,
+                "; no tracked task is sending on it (an untracked task may hold a sender)"
+            )?,
             Some(Op::Recv) if !sending && r.senders > 0 => writeln!(
                 f,
                 "; no task is sending on it, and the senders never close it"
@@ -909,6 +918,10 @@ impl Snapshot {
             )?;
             return match (op, r.senders, r.receivers) {
                 (Some(Op::Recv), 0, _) => writeln!(f, "    the sender is gone"),
+                (Some(Op::Recv), _, _) if self.untracked_alive => writeln!(
+                    f,
+                    "    the sender is alive and no tracked task sends on it (an untracked task may hold it)"
+                ),
                 (Some(Op::Recv), _, _) => writeln!(
                     f,
                     "    the sender is alive but nothing sends on it or drops it"
@@ -949,6 +962,12 @@ impl Snapshot {
         };
         write!(f, "    {senders}, {receiver}")?;
         match op {
+            Some(Op::Recv) if r.senders > 0 && !waiting_on(Op::Send) && self.untracked_alive => {
+                writeln!(
+                    f,
+                    "; no tracked task is sending on it (an untracked task may hold a sender)"
+                )?
+            }
             Some(Op::Recv) if r.senders > 0 && !waiting_on(Op::Send) => writeln!(
                 f,
                 "; no task is sending on it, and the live senders are never dropped"
