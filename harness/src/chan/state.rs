@@ -347,14 +347,8 @@ impl<T> Shared<T> {
     /// Reports the channel's state to the tracking layer (under the channel's lock).
     #[inline]
     pub fn report(&self, st: &State<T>) {
-        self.counts.set(
-            self.exec.as_deref(),
-            self.id,
-            st.buf.len(),
-            st.senders,
-            st.receivers,
-            st.closed(),
-        );
+        self.counts
+            .set(self.id, st.buf.len(), st.senders, st.receivers, st.closed());
     }
 }
 

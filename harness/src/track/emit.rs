@@ -5,6 +5,10 @@
 //! (`Check::trace`, `LEAKPROOF_TRACE`); otherwise the tracking layer would be the event's
 //! only reader, so the change goes straight to the execution's registry, as the layer would
 //! have made it ([`Update`]), without building, dispatching and parsing an event.
+//!
+//! A channel's state (length, handles, closed) changes at every send and receive: it goes
+//! into counts the channel shares with the registry ([`Counts`]), never through an update
+//! (and, with a printed trace, into a `res.state` event as well).
 
 use std::panic::Location;
 use std::sync::Arc;
@@ -109,19 +113,13 @@ impl Counts {
     /// Reports the channel's state now; called under the channel's lock, so that the last
     /// report is the channel's last state.
     #[inline]
-    pub(crate) fn set(
-        &self,
-        exec: Option<&Exec>,
-        res: u64,
-        len: usize,
-        senders: usize,
-        receivers: usize,
-        closed: bool,
-    ) {
+    pub(crate) fn set(&self, res: u64, len: usize, senders: usize, receivers: usize, closed: bool) {
         if let Some(live) = &self.live {
             live.set(len, senders, receivers, closed);
             if self.events {
-                resource_state(exec, res, len, senders, receivers, closed);
+                tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.state", res,
+                    len = len as u64, senders = senders as u64, receivers = receivers as u64,
+                    closed);
             }
         }
     }
@@ -164,30 +162,6 @@ pub(crate) fn channel_created(
             live: Some(e.registry.live_counts(res)),
             events: as_events(e),
         },
-    }
-}
-
-/// A channel's handles, length or closed flag changed.
-pub(crate) fn resource_state(
-    exec: Option<&Exec>,
-    res: u64,
-    len: usize,
-    senders: usize,
-    receivers: usize,
-    closed: bool,
-) {
-    let Some(e) = tracked(exec) else { return };
-    if as_events(e) {
-        tracing::event!(target: TARGET, tracing::Level::TRACE, ev = "res.state", res,
-            len = len as u64, senders = senders as u64, receivers = receivers as u64, closed);
-    } else {
-        e.registry.apply(Update::ResState {
-            res,
-            len,
-            senders,
-            receivers,
-            closed,
-        });
     }
 }
 

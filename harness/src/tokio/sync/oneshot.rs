@@ -106,7 +106,6 @@ impl<T> Shared<T> {
     /// Reports the channel's state to the tracking layer (under the channel's lock).
     fn report(&self, st: &State<T>) {
         self.counts.set(
-            self.exec.as_deref(),
             self.id,
             usize::from(st.value.is_some()),
             usize::from(st.tx_alive),

@@ -128,7 +128,6 @@ impl<T> Shared<T> {
     #[inline]
     fn report(&self, st: &State<T>) {
         self.counts.set(
-            self.exec.as_deref(),
             self.id,
             st.buf.len(),
             st.senders,
