@@ -451,6 +451,36 @@ fn snapshot_shows_live_tasks_and_pending_operations() {
         .unwrap();
 }
 
+/// A task pending on a future leakproof does not model (here `std::future::pending`) is
+/// named as such in the leak report, under every checker: neither `[running]` nor a
+/// leakproof wait.
+#[test]
+fn a_task_pending_on_an_unmodelled_future_is_named_as_such() {
+    for check in each_checker("unmodelled-wait") {
+        let failure = check
+            .run(|| async {
+                task::spawn_named("stuck", std::future::pending::<()>());
+            })
+            .unwrap_err();
+        let r = &failure.report;
+        assert!(
+            matches!(failure.kind, FailureKind::Leak | FailureKind::Deadlock),
+            "{r}"
+        );
+        assert!(
+            r.contains("\"stuck\" [not on a leakproof primitive]:"),
+            "{r}"
+        );
+        assert!(
+            r.contains("    pending on something leakproof does not model"),
+            "{r}"
+        );
+        assert!(!r.contains("[running]"), "{r}");
+        assert!(!r.contains("blocked at"), "{r}");
+        assert!(!r.contains("nothing left to wake them"), "{r}");
+    }
+}
+
 /// A channel's length, handles and closed flag are the channel's own (kept by the channel
 /// under its lock, read by the snapshot): each change shows in the next snapshot, under
 /// every checker, for tokio's mpsc and oneshot; leakproof's channel reports its handles and

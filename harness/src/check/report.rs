@@ -107,10 +107,11 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
             // A task on a timer or a real socket may still be woken: only tasks blocked on
             // the program's own primitives have nothing left to wake them.
             // Nor while a task leakproof does not track lives: it may hold what they wait on.
+            // Nor a task on something leakproof does not model: what wakes it is unknown.
             let outside = !f.untracked.is_empty()
                 || stuck
                     .iter()
-                    .any(|t| snap.wait_of(t.id).is_some_and(|w| w.is_timer()));
+                    .any(|t| snap.wait_of(t.id).is_none_or(|w| w.is_timer()));
             let _ = writeln!(
                 r,
                 "{} task(s) still alive after the body returned{}:",
@@ -130,14 +131,21 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         }
         _ => {}
     }
+    // In a leak or deadlock a task on no leakproof primitive is not running: it waits on
+    // something leakproof does not model (elsewhere, it may really be running).
+    let parked = matches!(f.kind, FailureKind::Leak | FailureKind::Deadlock);
     for task in stuck.iter().take(FULL_TASKS) {
         let _ = writeln!(r);
         let mut s = String::new();
-        let _ = snap.write_task(&mut s, task);
+        let _ = if parked {
+            snap.write_stuck_task(&mut s, task)
+        } else {
+            snap.write_task(&mut s, task)
+        };
         r.push_str(&s);
     }
     if stuck.len() > FULL_TASKS {
-        write_rest(&mut r, snap, &stuck[FULL_TASKS..]);
+        write_rest(&mut r, snap, &stuck[FULL_TASKS..], parked);
     }
     if !f.untracked.is_empty() {
         if !stuck.is_empty() {
@@ -165,12 +173,12 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
 const FULL_TASKS: usize = 50;
 
 /// `… and 99,950 more task(s): 99,950 [recv] blocked at src/a.rs:3:9, spawned at …`.
-fn write_rest(r: &mut String, snap: &Snapshot, rest: &[&TaskRecord]) {
+fn write_rest(r: &mut String, snap: &Snapshot, rest: &[&TaskRecord], parked: bool) {
     let mut groups: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for task in rest {
         let what = match snap.wait_of(task.id) {
             Some(w) => format!("[{}] blocked at {}", w.op, w.site),
-            None => format!("[{:?}]", task.state).to_lowercase(),
+            None => format!("[{}]", Snapshot::idle_label(task, parked)),
         };
         *groups
             .entry((what, task.spawned_at.to_string()))

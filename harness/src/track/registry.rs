@@ -765,6 +765,31 @@ impl Snapshot {
 
     /// Writes one task in the style of a Go goroutine dump.
     pub fn write_task(&self, f: &mut impl fmt::Write, task: &TaskRecord) -> fmt::Result {
+        self.write_task_as(f, task, false)
+    }
+
+    /// Writes one task of a leak or deadlock report, as [`write_task`](Snapshot::write_task)
+    /// does, except that a live task waiting on no leakproof primitive is not called
+    /// `[running]`: it is stuck on something leakproof does not model, and says so.
+    pub fn write_stuck_task(&self, f: &mut impl fmt::Write, task: &TaskRecord) -> fmt::Result {
+        self.write_task_as(f, task, true)
+    }
+
+    /// The bracketed state of a task with no wait: see [`write_stuck_task`](Snapshot::write_stuck_task).
+    pub(crate) fn idle_label(task: &TaskRecord, stuck: bool) -> String {
+        if stuck && task.state.is_alive() {
+            NOT_MODELLED.to_string()
+        } else {
+            format!("{:?}", task.state).to_lowercase()
+        }
+    }
+
+    fn write_task_as(
+        &self,
+        f: &mut impl fmt::Write,
+        task: &TaskRecord,
+        stuck: bool,
+    ) -> fmt::Result {
         let what = match self.wait_of(task.id) {
             Some(w) => match self.resource(w.resource) {
                 Some(r) if r.kind == "channel" => format!("chan {}", w.op),
@@ -772,9 +797,17 @@ impl Snapshot {
                 Some(r) if r.kind == "oneshot channel" => format!("oneshot {}", w.op),
                 _ => w.op.clone(),
             },
-            None => format!("{:?}", task.state).to_lowercase(),
+            None => Self::idle_label(task, stuck),
         };
         writeln!(f, "task {} \"{}\" [{}]:", task.id, task.name, what)?;
+        if stuck && task.state.is_alive() && self.wait_of(task.id).is_none() {
+            writeln!(
+                f,
+                "    pending on something leakproof does not model (a future or real I/O from \
+                 outside leakproof's primitives), or still running: leakproof cannot say what \
+                 it waits for"
+            )?;
+        }
         if let Some(w) = self.wait_of(task.id) {
             writeln!(f, "    blocked at {}", w.site)?;
             if !w.spans.is_empty() {
@@ -891,6 +924,9 @@ impl Snapshot {
         writeln!(f, "    also waiting on it: {}", named.join(", "))
     }
 }
+
+/// What a leak or deadlock report calls a live task that waits on no leakproof primitive.
+const NOT_MODELLED: &str = "not on a leakproof primitive";
 
 /// How many of the other tasks waiting on a resource a report names (the rest are counted:
 /// a hundred thousand receivers on one channel would make each task's entry that long).
