@@ -84,16 +84,8 @@ pub(super) fn build(mut f: Facts<'_>) -> Failure {
         let _ = writeln!(r, "{}", f.text.trim_end());
         let _ = writeln!(r);
     }
-    let marked;
-    let snap = if f.untracked.is_empty() {
-        &f.snapshot
-    } else {
-        marked = Snapshot {
-            untracked_alive: true,
-            ..f.snapshot.clone()
-        };
-        &marked
-    };
+    f.snapshot.untracked_alive = !f.untracked.is_empty();
+    let snap = &f.snapshot;
     if let Some(cycle) = &cycle {
         let _ = writeln!(r, "wait-for cycle:\n  {}\n", snap.describe_cycle(cycle));
     }

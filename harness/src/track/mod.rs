@@ -130,10 +130,8 @@ struct Fields {
     line: u32,
     col: u32,
     cap: Option<i64>,
-    len: u64,
     senders: u64,
     receivers: u64,
-    closed: bool,
     msg: u64,
 }
 
@@ -146,7 +144,6 @@ impl Visit for Fields {
             "res" => self.res = Some(value),
             "line" => self.line = value as u32,
             "col" => self.col = value as u32,
-            "len" => self.len = value,
             "senders" => self.senders = value,
             "receivers" => self.receivers = value,
             _ => {}
@@ -157,12 +154,6 @@ impl Visit for Fields {
         match field.name() {
             "cap" => self.cap = Some(value),
             _ => self.record_u64(field, value.max(0) as u64),
-        }
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        if field.name() == "closed" {
-            self.closed = value;
         }
     }
 
@@ -229,16 +220,9 @@ where
                     site: site(),
                 }
             }
-            Ev::ResState => {
-                let Some(res) = f.res else { return };
-                Update::ResState {
-                    res,
-                    len: f.len as usize,
-                    senders: f.senders as usize,
-                    receivers: f.receivers as usize,
-                    closed: f.closed,
-                }
-            }
+            // What it says is already in the counts the channel shares with the registry
+            // (`emit::Counts`): the event is for the printed trace.
+            Ev::ResState => return,
             Ev::OpWait => {
                 let (Some(task), Some(res)) = (f.task, f.res) else {
                     return;
@@ -356,13 +340,6 @@ pub(crate) enum Update<'a> {
         receivers: usize,
         site: SiteIn<'a>,
     },
-    ResState {
-        res: u64,
-        len: usize,
-        senders: usize,
-        receivers: usize,
-        closed: bool,
-    },
     OpWait {
         task: u64,
         res: u64,
@@ -457,20 +434,6 @@ impl Registry {
                         sender_by: None,
                     },
                 );
-            }
-            Update::ResState {
-                res,
-                len,
-                senders,
-                receivers,
-                closed,
-            } => {
-                if let Some(mut r) = reg.resources.get_mut(&res) {
-                    r.len = len;
-                    r.senders = senders;
-                    r.receivers = receivers;
-                    r.closed = closed;
-                }
             }
             Update::OpWait {
                 task,

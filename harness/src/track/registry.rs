@@ -614,8 +614,8 @@ pub struct Snapshot {
     /// Whether the code spawned its tasks through `leakproof::tokio`: a report then says
     /// "task leak", in tokio's words, where a Go-style program's says "goroutine leak".
     pub tokio_api: bool,
-    /// Whether tasks leakproof does not track were alive (the tokio checker sets it in a
-    /// report's copy): one of them may hold a channel's handles, so a report then does not
+    /// Whether tasks leakproof does not track were alive (the tokio checker's report sets
+    /// it): one of them may hold a channel's handles, so a report then does not
     /// say that nothing will send on a channel or drop its senders.
     pub untracked_alive: bool,
 }
@@ -777,11 +777,17 @@ impl Snapshot {
 
     /// The bracketed state of a task with no wait: see [`write_stuck_task`](Snapshot::write_stuck_task).
     pub(crate) fn idle_label(task: &TaskRecord, stuck: bool) -> String {
-        if stuck && task.state.is_alive() {
+        if Self::unmodelled(task, stuck) {
             NOT_MODELLED.to_string()
         } else {
             format!("{:?}", task.state).to_lowercase()
         }
+    }
+
+    /// Whether a task with no wait, in a leak or deadlock report (`stuck`), waits on
+    /// something leakproof does not model.
+    fn unmodelled(task: &TaskRecord, stuck: bool) -> bool {
+        stuck && task.state.is_alive()
     }
 
     fn write_task_as(
@@ -790,7 +796,8 @@ impl Snapshot {
         task: &TaskRecord,
         stuck: bool,
     ) -> fmt::Result {
-        let what = match self.wait_of(task.id) {
+        let wait = self.wait_of(task.id);
+        let what = match wait {
             Some(w) => match self.resource(w.resource) {
                 Some(r) if r.kind == "channel" => format!("chan {}", w.op),
                 Some(r) if r.kind == "mpsc channel" => format!("mpsc {}", w.op),
@@ -800,7 +807,7 @@ impl Snapshot {
             None => Self::idle_label(task, stuck),
         };
         writeln!(f, "task {} \"{}\" [{}]:", task.id, task.name, what)?;
-        if stuck && task.state.is_alive() && self.wait_of(task.id).is_none() {
+        if wait.is_none() && Self::unmodelled(task, stuck) {
             writeln!(
                 f,
                 "    pending on something leakproof does not model (a future or real I/O from \
@@ -808,7 +815,7 @@ impl Snapshot {
                  it waits for"
             )?;
         }
-        if let Some(w) = self.wait_of(task.id) {
+        if let Some(w) = wait {
             writeln!(f, "    blocked at {}", w.site)?;
             if !w.spans.is_empty() {
                 writeln!(f, "    inside span {}", w.spans.join(" > "))?;
@@ -881,10 +888,9 @@ impl Snapshot {
                 "; no task is receiving from it, so no live receiver will read it"
             )?,
             Some(Op::Send) if r.receivers == 0 => writeln!(f, "; no receiver is left")?,
-            Some(Op::Recv) if !sending && r.senders > 0 && self.untracked_alive => writeln!(
-                f,
-                "; no tracked task is sending on it (an untracked task may hold a sender)"
-            )?,
+            Some(Op::Recv) if !sending && r.senders > 0 && self.untracked_alive => {
+                writeln!(f, "{UNTRACKED_MAY_SEND}")?
+            }
             Some(Op::Recv) if !sending && r.senders > 0 => writeln!(
                 f,
                 "; no task is sending on it, and the senders never close it"
@@ -927,6 +933,10 @@ impl Snapshot {
 
 /// What a leak or deadlock report calls a live task that waits on no leakproof primitive.
 const NOT_MODELLED: &str = "not on a leakproof primitive";
+
+/// A channel's line when nothing tracked sends on it while untracked tasks live.
+const UNTRACKED_MAY_SEND: &str =
+    "; no tracked task is sending on it (an untracked task may hold a sender)";
 
 /// How many of the other tasks waiting on a resource a report names (the rest are counted:
 /// a hundred thousand receivers on one channel would make each task's entry that long).
@@ -999,10 +1009,7 @@ impl Snapshot {
         write!(f, "    {senders}, {receiver}")?;
         match op {
             Some(Op::Recv) if r.senders > 0 && !waiting_on(Op::Send) && self.untracked_alive => {
-                writeln!(
-                    f,
-                    "; no tracked task is sending on it (an untracked task may hold a sender)"
-                )?
+                writeln!(f, "{UNTRACKED_MAY_SEND}")?
             }
             Some(Op::Recv) if r.senders > 0 && !waiting_on(Op::Send) => writeln!(
                 f,
