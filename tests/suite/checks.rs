@@ -481,6 +481,40 @@ fn a_task_pending_on_an_unmodelled_future_is_named_as_such() {
     }
 }
 
+/// With the trace printed (`Check::trace`), a channel's state still reaches the report: its
+/// counts, not the `res.state` events the trace prints, are what the registry reads.
+#[test]
+fn a_traced_run_reports_the_channels_state() {
+    for check in [
+        Check::new("traced-leak [shuttle]").shuttle(1),
+        Check::new("traced-leak [tokio]").tokio(1),
+    ] {
+        let failure = check
+            .trace(true)
+            .run(|| async {
+                let (tx, rx) = chan::bounded::<u8>(1);
+                tx.send(1).await.unwrap();
+                task::spawn_named("stuck-sender", async move {
+                    let _ = tx.send(2).await;
+                });
+                // The receiver lives on in the body's frame until it returns.
+                while track::snapshot().waits.is_empty() {
+                    task::yield_now().await;
+                }
+                std::mem::forget(rx);
+            })
+            .unwrap_err();
+        let r = &failure.report;
+        assert_eq!(failure.kind, FailureKind::Leak, "{r}");
+        assert!(r.contains("\"stuck-sender\" [chan send]"), "{r}");
+        assert!(r.contains("(cap 1, len 1)"), "{r}");
+        assert!(
+            r.contains("1 sender handle(s), 1 receiver handle(s) alive"),
+            "{r}"
+        );
+    }
+}
+
 /// A channel's length, handles and closed flag are the channel's own (kept by the channel
 /// under its lock, read by the snapshot): each change shows in the next snapshot, under
 /// every checker, for tokio's mpsc and oneshot; leakproof's channel reports its handles and
