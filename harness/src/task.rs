@@ -269,15 +269,17 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// The future a spawned task runs: the user's future plus completion, abort and panic handling.
-struct TaskFuture<F: Future> {
-    future: Option<Pin<Box<F>>>,
-    core: Arc<Core<F::Output>>,
+/// Generic over the output only: the tasks of one output type share one copy of it and of
+/// the backends' spawn machinery, however many futures are spawned.
+struct TaskFuture<T> {
+    future: Option<Pin<Box<dyn Future<Output = T> + Send>>>,
+    core: Arc<Core<T>>,
     exec: Option<Arc<Exec>>,
     /// The name given to `spawn_named`; `None` for the default `task-N`.
     name: Option<String>,
 }
 
-impl<F: Future> Future for TaskFuture<F> {
+impl<T> Future for TaskFuture<T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -350,7 +352,7 @@ impl<F: Future> Future for TaskFuture<F> {
     }
 }
 
-impl<F: Future> Drop for TaskFuture<F> {
+impl<T> Drop for TaskFuture<T> {
     fn drop(&mut self) {
         if self.future.is_some() {
             // Dropped before it finished: a runtime shut down or an execution was torn down.
@@ -378,7 +380,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_inner(None, future, Location::caller())
+    spawn_inner(None, Box::pin(future), Location::caller())
 }
 
 /// Spawns a task with a name that reports and snapshots show.
@@ -388,18 +390,16 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_inner(Some(name.into()), future, Location::caller())
+    spawn_inner(Some(name.into()), Box::pin(future), Location::caller())
 }
 
-fn spawn_inner<F>(
+/// What `spawn` and `spawn_named` share, on the future already boxed: compiled once per
+/// output type, not once per spawned future.
+fn spawn_inner<T: Send + 'static>(
     name: Option<String>,
-    future: F,
+    future: Pin<Box<dyn Future<Output = T> + Send>>,
     site: &'static Location<'static>,
-) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
+) -> JoinHandle<T> {
     let exec = exec::current();
     let id = exec.as_ref().map(|e| e.next_id()).unwrap_or(0);
     if let Some(e) = &exec {
@@ -457,7 +457,7 @@ where
         );
     }
     let task = TaskFuture {
-        future: Some(Box::pin(future)),
+        future: Some(future),
         core: core.clone(),
         exec: exec.clone(),
         name: name.clone(),

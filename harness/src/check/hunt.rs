@@ -34,10 +34,10 @@
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{Check, Checker, CheckerStats, Failure, Plan, Stats};
+use super::{Body, Check, Checker, CheckerStats, Failure, Plan, Stats};
 
 /// Reads a duration as `leakproof hunt --time` and `LEAKPROOF_HUNT` take it: `90s`, `10m`,
 /// `2h`, `500ms`; a bare number is seconds.
@@ -421,16 +421,7 @@ fn progress() {
 
 /// Hunts one check: fresh schedules until its share of the budget (or the binary's) is used;
 /// always at least one batch, so that no check passes having run nothing.
-pub(super) fn hunt<F, Fut>(
-    check: &Check,
-    body: Arc<F>,
-    env: &HuntEnv,
-    base: u64,
-) -> Result<Stats, Failure>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
+pub(super) fn hunt(check: &Check, body: Body, env: &HuntEnv, base: u64) -> Result<Stats, Failure> {
     let p = process(env);
     let start = Instant::now();
     let end = (start + p.share).min(p.deadline);

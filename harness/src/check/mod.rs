@@ -50,6 +50,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -546,6 +547,11 @@ impl Check {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
+        self.run_body(self::body(body))
+    }
+
+    /// [`Check::run`] on a body whose type is erased (the part compiled once).
+    pub(crate) fn run_body(self, body: Body) -> Result<Stats, Failure> {
         crate::rt::panic::install_hook(replay_error_is_caught);
         if crate::rt::exec::current().is_some() {
             let outer = RUNNING_CHECK.with(|r| r.borrow().clone());
@@ -558,15 +564,11 @@ impl Check {
             );
         }
         let _running = RunningCheck::enter(&self.name);
-        regress::run(self, Arc::new(body))
+        regress::run(self, body)
     }
 
     /// The checkers themselves, with no saved schedule and no hunt.
-    fn run_checkers<F, Fut>(self, body: Arc<F>) -> Result<Stats, Failure>
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
+    fn run_checkers(self, body: Body) -> Result<Stats, Failure> {
         let mut defaults = Defaults::from_env();
         if let Some(limit) = self.slow_poll {
             defaults.tokio_slow_poll = limit;
@@ -637,6 +639,23 @@ impl Check {
         }
         Ok(stats)
     }
+}
+
+/// One execution of a check's body, behind one type.
+pub(crate) type BodyFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// A check's body behind one type: the checkers under [`Check::run`] are compiled once in
+/// this crate, not once per body in the crate whose tests call it (a test crate with
+/// hundreds of checks compiled every checker hundreds of times).
+pub(crate) type Body = Arc<dyn Fn() -> BodyFuture + Send + Sync>;
+
+/// Erases a body's type (see [`Body`]).
+pub(crate) fn body<F, Fut>(body: F) -> Body
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    Arc::new(move || Box::pin(body()) as BodyFuture)
 }
 
 thread_local! {

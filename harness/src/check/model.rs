@@ -3,7 +3,6 @@
 //! turns into the checker's own deadlock verdict, which is then read as a leak (the body
 //! had returned) or a deadlock (it had not).
 
-use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +15,7 @@ use tracing_subscriber::prelude::*;
 
 use super::report::{self, Facts};
 use super::{
-    shuttle_config, Checker, CheckerStats, Defaults, Failure, FailureKind, ReplayError,
+    shuttle_config, Body, Checker, CheckerStats, Defaults, Failure, FailureKind, ReplayError,
     ReplayErrorKind, ReplayToken,
 };
 use crate::rt::backend::{self, Backend};
@@ -55,8 +54,8 @@ pub(super) enum Sched {
 }
 
 /// One checker's run: the body and what its executions leave behind.
-struct Run<F> {
-    body: Arc<F>,
+struct Run {
+    body: Body,
     backend: Backend,
     checker: Checker,
     site: &'static Location<'static>,
@@ -120,11 +119,7 @@ pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
 }
 
 /// One execution: run the body as task 0, then join every task still alive.
-fn execution<F, Fut>(run: &Run<F>)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = ()>,
-{
+fn execution(run: &Run) {
     let n = run.executions.fetch_add(1, Ordering::Relaxed) + 1;
     run.registry.reset();
     let mut exec_state = Exec::new(run.backend, n, run.registry.clone(), run.tick_limit);
@@ -143,7 +138,7 @@ where
     let exec2 = exec.clone();
     backend::block_on(run.backend, async move {
         let exec = exec2;
-        if let Err(payload) = CatchUnwind(Box::pin(body)).await {
+        if let Err(payload) = CatchUnwind(body).await {
             if Stop::of(&*payload).is_checker_panic() {
                 panic::resume_unwind(payload);
             }
@@ -177,9 +172,9 @@ pub(super) fn record_body_panic(exec: &Exec, payload: &(dyn std::any::Any + Send
 }
 
 /// Reads the failure out of a checker's panic and the last execution's state.
-fn classify<F>(
+fn classify(
     ctx: &Ctx,
-    run: &Run<F>,
+    run: &Run,
     payload: Box<dyn std::any::Any + Send>,
     replay: Option<String>,
     found_by: Option<Checker>,
@@ -231,13 +226,13 @@ fn classify<F>(
     })
 }
 
-fn new_run<F>(
+fn new_run(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     backend: Backend,
     checker: Checker,
     only: Option<u64>,
-) -> Arc<Run<F>> {
+) -> Arc<Run> {
     let registry = Arc::new(Registry::new());
     registry.set_logging(ctx.record);
     Arc::new(Run {
@@ -276,15 +271,11 @@ fn loom_builder(ctx: &Ctx, bound: Option<usize>) -> loom::model::Builder {
 }
 
 /// Runs a loom builder over the run's executions, catching loom's verdict.
-fn run_loom<F, Fut>(
+fn run_loom(
     ctx: &Ctx,
-    run: &Arc<Run<F>>,
+    run: &Arc<Run>,
     builder: &loom::model::Builder,
-) -> Result<(), Box<dyn std::any::Any + Send>>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> Result<(), Box<dyn std::any::Any + Send>> {
     let r = run.clone();
     let restore = exec::preserve();
     let watch = arm_watchdog(ctx, run);
@@ -298,10 +289,7 @@ where
 }
 
 /// Puts the run under the watchdog's eye (see `watchdog.rs`) until the guard is dropped.
-fn arm_watchdog<F>(ctx: &Ctx, run: &Arc<Run<F>>) -> super::watchdog::Armed
-where
-    F: Send + Sync + 'static,
-{
+fn arm_watchdog(ctx: &Ctx, run: &Arc<Run>) -> super::watchdog::Armed {
     let r = run.clone();
     super::watchdog::arm(
         &ctx.name,
@@ -312,16 +300,12 @@ where
 }
 
 /// Explores the body with loom, or replays one execution of it (see [`LoomMode`]).
-pub(super) fn loom<F, Fut>(
+pub(super) fn loom(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     bound: Option<usize>,
     mode: LoomMode,
-) -> (CheckerStats, Result<(), Failure>)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> (CheckerStats, Result<(), Failure>) {
     let (stats, result, _, _) = loom_run(ctx, body, bound, mode);
     (stats, result)
 }
@@ -333,16 +317,12 @@ fn is_loom_path_mismatch(msg: &str) -> bool {
 
 /// [`loom`], also returning the number of the last execution that ran and, when a replayed
 /// path does not fit the body, loom's word for it.
-fn loom_run<F, Fut>(
+fn loom_run(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     bound: Option<usize>,
     mode: LoomMode,
-) -> (CheckerStats, Result<(), Failure>, u64, Option<String>)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> (CheckerStats, Result<(), Failure>, u64, Option<String>) {
     let start = Instant::now();
     let mut builder = loom_builder(ctx, bound);
     let (checker, only, scratch) = match &mode {
@@ -447,17 +427,13 @@ fn scratch_path(what: &str) -> PathBuf {
 
 /// Writes loom's checkpoint of the n-th execution's path to `dest`: loom explores again up
 /// to it (untracked) and stores the path it is about to run.
-fn save_loom_path<F, Fut>(
+fn save_loom_path(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     bound: Option<usize>,
     n: u64,
     dest: &Path,
-) -> std::io::Result<()>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> std::io::Result<()> {
     let scratch = scratch_path("save");
     let mut builder = loom_builder(ctx, bound);
     builder.checkpoint_file = Some(scratch.clone());
@@ -590,29 +566,17 @@ enum ReplayOutcome {
 }
 
 /// Runs the body under one of shuttle's schedulers.
-pub(super) fn shuttle<F, Fut>(
-    ctx: &Ctx,
-    body: Arc<F>,
-    sched: Sched,
-) -> (CheckerStats, Result<(), Failure>)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+pub(super) fn shuttle(ctx: &Ctx, body: Body, sched: Sched) -> (CheckerStats, Result<(), Failure>) {
     let (stats, result, _) = shuttle_run(ctx, body, sched);
     (stats, result)
 }
 
 /// [`shuttle`], also saying how a replay went along its schedule.
-fn shuttle_run<F, Fut>(
+fn shuttle_run(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     sched: Sched,
-) -> (CheckerStats, Result<(), Failure>, ReplayOutcome)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> (CheckerStats, Result<(), Failure>, ReplayOutcome) {
     let taken = Arc::new(AtomicU64::new(0));
     let (checker, pct) = match &sched {
         Sched::Random(..) => (Checker::Shuttle, false),
@@ -731,15 +695,11 @@ fn mismatch_cause(msg: &str) -> String {
 
 /// Runs the one execution a token names; a token that names no execution of this body, or
 /// whose schedule no longer fits it, is a [`ReplayError`] rather than a verdict.
-pub(super) fn replay<F, Fut>(
+pub(super) fn replay(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     token: ReplayToken,
-) -> Result<(CheckerStats, Result<(), Failure>), ReplayError>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> Result<(CheckerStats, Result<(), Failure>), ReplayError> {
     let text = token.to_string();
     let error = |kind, message: String| ReplayError {
         token: text.clone(),

@@ -12,10 +12,9 @@
 //! [`Check::regressions_dir`]: super::Check::regressions_dir
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use super::saved::{self, Outcome};
-use super::{hunt, Check, Defaults, Failure, Stats};
+use super::{hunt, Body, Check, Defaults, Failure, Stats};
 
 /// Where a check's saved schedules are, and what it may do with them.
 #[derive(Clone, Debug)]
@@ -41,11 +40,7 @@ impl Policy {
 }
 
 /// [`Check::run`](super::Check::run) after the panic hook is in place.
-pub(super) fn run<F, Fut>(check: Check, body: Arc<F>) -> Result<Stats, Failure>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
+pub(super) fn run(check: Check, body: Body) -> Result<Stats, Failure> {
     if check.replay.is_some() {
         // One execution asked for by token: nothing saved is replayed, nothing is saved.
         return check.run_checkers(body);
@@ -55,16 +50,12 @@ where
 }
 
 /// Saved tokens first, then the checkers or a hunt, then saving what failed.
-pub(super) fn run_with<F, Fut>(
+pub(super) fn run_with(
     check: Check,
-    body: Arc<F>,
+    body: Body,
     policy: &Policy,
     hunting: Option<&hunt::HuntEnv>,
-) -> Result<Stats, Failure>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
+) -> Result<Stats, Failure> {
     let dir = policy.dir.as_ref().filter(|_| policy.replay || policy.save);
     let file = dir.map(|d| saved::file_in(d, &check.name));
     if let Some(file) = &file {
@@ -149,7 +140,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Checker, FailureKind};
+    use crate::check::{body, Checker, FailureKind};
     use crate::{chan, task};
 
     async fn leaky() {
@@ -170,7 +161,7 @@ mod tests {
             save: true,
         };
         let check = || Check::new("regress/leaky").shuttle(50);
-        let first = run_with(check(), Arc::new(leaky), &policy, None).unwrap_err();
+        let first = run_with(check(), body(leaky), &policy, None).unwrap_err();
         assert_eq!(first.kind, FailureKind::Leak);
         assert_eq!(first.checker, Checker::Shuttle);
         let file = saved::file_in(&dir, "regress/leaky");
@@ -179,13 +170,13 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert_eq!(Some(lines[0].token.as_str()), first.replay.as_deref());
         // The next run replays it before any checker: the replay checker reports it.
-        let again = run_with(check(), Arc::new(leaky), &policy, None).unwrap_err();
+        let again = run_with(check(), body(leaky), &policy, None).unwrap_err();
         assert_eq!(again.checker, Checker::Replay, "{again}");
         assert!(again.report.contains("fails again"), "{again}");
         assert!(again.report.contains("regress__leaky.txt:2"), "{again}");
         assert_eq!(saved::load(&file).unwrap().len(), 1);
         // A fixed body passes: the saved token no longer fails, and the checkers run.
-        let fixed = run_with(check(), Arc::new(|| async {}), &policy, None).unwrap();
+        let fixed = run_with(check(), body(|| async {}), &policy, None).unwrap();
         assert_eq!(fixed.executions, 50);
         // Saving off: a failure found by the checkers leaves the file as it was.
         let off = Policy {
@@ -194,7 +185,7 @@ mod tests {
         };
         let other = run_with(
             Check::new("regress/unsaved").shuttle(50),
-            Arc::new(leaky),
+            body(leaky),
             &off,
             None,
         )

@@ -16,12 +16,12 @@
 //! candidate reproduces it, the schedule as found is reported.
 
 use std::collections::{BTreeSet, HashSet};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::guided::{self, Decision, Guided, Plan, Switches};
 use super::model::{self, Ctx, Sched};
+use super::Body;
 use super::{env_or, Checker, Failure, FailureKind, ReplayToken};
 
 /// What shrinking did to a failure's schedule (see [`Check::shrink`](super::Check::shrink)).
@@ -114,17 +114,13 @@ impl Bounds {
 /// [`Check::shrink`](super::Check::shrink) said (`None`: on for failures that shuttle or PCT
 /// found, off for replays); `replayed` is the token a replay followed. Other failures come
 /// back as they were.
-pub(super) fn after<F, Fut>(
+pub(super) fn after(
     ctx: &Ctx,
-    body: &Arc<F>,
+    body: &Body,
     failure: Failure,
     asked: Option<bool>,
     replayed: Option<&ReplayToken>,
-) -> Failure
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> Failure {
     let on = asked.unwrap_or(matches!(failure.checker, Checker::Shuttle | Checker::Pct));
     if !on {
         return failure;
@@ -245,9 +241,9 @@ impl Found {
     }
 }
 
-struct Search<'a, F> {
+struct Search<'a> {
     ctx: Ctx,
-    body: &'a Arc<F>,
+    body: &'a Body,
     seed: u64,
     pct: bool,
     checker: Checker,
@@ -259,11 +255,7 @@ struct Search<'a, F> {
     bounded: bool,
 }
 
-impl<F, Fut> Search<'_, F>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+impl Search<'_> {
     /// Whether another replay fits the bounds (once it does not, the search is `bounded`).
     fn may_replay(&mut self) -> bool {
         if self.replays >= self.bounds.replays || self.start.elapsed() >= self.bounds.time {
@@ -407,18 +399,14 @@ where
     }
 }
 
-fn shrink<F, Fut>(
+fn shrink(
     ctx: &Ctx,
-    body: &Arc<F>,
+    body: &Body,
     failure: Failure,
     pct: bool,
     schedule: &str,
     bounds: Bounds,
-) -> Failure
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> Failure {
     if failure.kind == FailureKind::StepLimit {
         return with_note(
             failure,

@@ -32,6 +32,7 @@ use tracing::dispatcher::DefaultGuard;
 use super::model::{dispatch, record_body_panic, Ctx};
 use super::report::{self, Facts};
 use super::untracked::{RuntimeTasks, Untracked};
+use super::Body;
 use super::{Checker, CheckerStats, Failure, FailureKind};
 use crate::leakcheck::held::{Held, Mark};
 use crate::rt::backend::{self, Backend};
@@ -191,21 +192,17 @@ enum Verdict {
     Fail(FailureKind, String, crate::track::Snapshot),
 }
 
-pub(super) fn run<F, Fut>(
+pub(super) fn run(
     ctx: &Ctx,
-    body: Arc<F>,
+    body: Body,
     runs: usize,
     seed: u64,
-) -> (CheckerStats, Result<(), Failure>)
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
+) -> (CheckerStats, Result<(), Failure>) {
     let start = Instant::now();
     let mut executions = 0;
     for i in 1..=runs as u64 {
         executions = i;
-        if let Err(failure) = one_run(ctx, &*body, i, seed) {
+        if let Err(failure) = one_run(ctx, &body, i, seed) {
             let stats = CheckerStats {
                 checker: Checker::Tokio,
                 executions,
@@ -222,11 +219,7 @@ where
     (stats, Ok(()))
 }
 
-fn one_run<F, Fut>(ctx: &Ctx, body: &F, n: u64, seed: u64) -> Result<(), Failure>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = ()>,
-{
+fn one_run(ctx: &Ctx, body: &Body, n: u64, seed: u64) -> Result<(), Failure> {
     let registry = Arc::new(Registry::new());
     registry.set_logging(ctx.record);
     let mut exec = Exec::new(Backend::Tokio, n, registry.clone(), ctx.defaults.tick_limit);
@@ -287,7 +280,7 @@ where
         move || Some(watched.clone()),
     );
     let verdict = rt.block_on(async {
-        let body = std::pin::pin!(backend::scope_task(0, CatchUnwind(Box::pin(body()))));
+        let body = std::pin::pin!(backend::scope_task(0, CatchUnwind(body())));
         let mut body = TimedBody {
             inner: body,
             exec: &exec,

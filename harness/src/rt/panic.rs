@@ -117,9 +117,9 @@ pub(crate) fn install_hook(silenced: fn() -> bool) {
 }
 
 /// A future that turns a panic while polling `F` into `Err(payload)`.
-pub(crate) struct CatchUnwind<F>(pub std::pin::Pin<Box<F>>);
+pub(crate) struct CatchUnwind<F: ?Sized>(pub std::pin::Pin<Box<F>>);
 
-impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+impl<F: std::future::Future + ?Sized> std::future::Future for CatchUnwind<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
 
     fn poll(

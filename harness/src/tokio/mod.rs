@@ -243,20 +243,17 @@ pub mod __private {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        // Boxed here so that the checkers are compiled once for every test, not per test.
-        let body: BoxedBody = Box::new(move || Box::pin(body()));
-        run_boxed(name, check, body);
+        // Erased here: the checkers and the panic below are compiled once, not per test.
+        run_boxed(name, check, crate::check::body(body));
     }
 
-    type BoxedBody = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
-
     #[track_caller]
-    fn run_boxed(name: &str, check: Option<fn(&str) -> Check>, body: BoxedBody) {
+    fn run_boxed(name: &str, check: Option<fn(&str) -> Check>, body: crate::check::Body) {
         let check = match check {
             Some(make) => make(name),
             None => Check::new(name),
         };
-        if let Err(failure) = check.run(body) {
+        if let Err(failure) = check.run_body(body) {
             panic!("{failure}");
         }
     }
