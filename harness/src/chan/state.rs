@@ -176,6 +176,10 @@ impl<T> State<T> {
     /// buffer (then refilling it), else from the oldest offer it may pair with. Wakers of
     /// offers taken go into `wake`. `me` is the taker's own waiting entry, if it has one,
     /// which must not be handed a buffered value meanwhile.
+    ///
+    /// Inlined: on the receive path it is most of the work, and a call (its `Take` returned
+    /// through memory) cost a receive about 40 instructions when the compiler chose not to.
+    #[inline]
     pub fn take(
         &mut self,
         cap: Option<usize>,
