@@ -29,8 +29,8 @@ mod registry;
 
 pub(crate) use emit::*;
 pub use registry::{
-    LogEntry, LogEvent, Op, Registry, ResourceRecord, Site, Snapshot, TaskRecord, TaskState,
-    WaitEdge, WaitRecord,
+    LogEntry, LogEvent, Op, Registry, ResourceKind, ResourceRecord, Site, Snapshot, TaskRecord,
+    TaskState, WaitEdge, WaitRecord,
 };
 
 use std::sync::Arc;
@@ -419,11 +419,17 @@ impl Registry {
                 receivers,
                 site,
             } => {
+                let resource = ResourceKind::parse(kind);
+                debug_assert!(
+                    resource != ResourceKind::Other,
+                    "leakproof: resource kind {kind:?} is not a ResourceKind: add it to ResourceKind::parse"
+                );
                 reg.resources.insert(
                     res,
                     ResourceRecord {
                         id: res,
                         kind: kind.to_string(),
+                        resource,
                         capacity: (cap >= 0).then_some(cap as usize),
                         len: 0,
                         senders,
@@ -521,4 +527,48 @@ fn log(reg: &Registry, u: &Update<'_>) {
         _ => return,
     };
     reg.push_log(task, event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(reg: &Registry, res: u64, kind: &str) {
+        reg.apply(Update::ResNew {
+            res,
+            kind,
+            cap: 0,
+            senders: 1,
+            receivers: 1,
+            site: SiteIn::Loc(std::panic::Location::caller()),
+        });
+    }
+
+    /// A resource's kind is parsed once, where it enters the registry: the record carries
+    /// the variant the deadlock rules compare.
+    #[test]
+    fn a_resource_enters_the_registry_with_its_kind_parsed() {
+        let reg = Registry::new();
+        for (res, name, kind) in [
+            (1, "rwlock", ResourceKind::RwLock),
+            (2, "semaphore", ResourceKind::Semaphore),
+            (3, "channel", ResourceKind::Chan),
+            (4, "oneshot channel", ResourceKind::Oneshot),
+            (5, "tcp stream", ResourceKind::TcpStream),
+        ] {
+            created(&reg, res, name);
+            let snap = reg.snapshot();
+            let r = snap.resource(res).expect("registered");
+            assert_eq!((r.kind.as_str(), r.resource), (name, kind));
+        }
+    }
+
+    /// A kind no rule knows (a misspelt name in a new primitive) fails every debug build that
+    /// creates it, instead of silently switching a rule off.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not a ResourceKind")]
+    fn an_unknown_resource_kind_panics_in_a_debug_build() {
+        created(&Registry::new(), 1, "rw lock");
+    }
 }

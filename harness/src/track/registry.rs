@@ -66,8 +66,12 @@ pub struct TaskRecord {
 pub struct ResourceRecord {
     /// Harness id, shared with tasks' id space.
     pub id: u64,
-    /// What it is: `"channel"`.
+    /// What it is, as the primitive names it in reports: `"channel"`, `"mpsc channel"`,
+    /// `"rwlock"`, …
     pub kind: String,
+    /// The same, parsed once where the resource enters the registry: what the deadlock
+    /// rules and the report's wording read (never the name).
+    pub resource: ResourceKind,
     /// Buffer capacity; `None` for unbounded.
     pub capacity: Option<usize>,
     /// Values buffered, as last reported.
@@ -214,6 +218,111 @@ pub enum Op {
     /// Any other operation (a lock, a permit, a `select!`, a notification): no rule singles
     /// it out.
     Other,
+}
+
+/// What a tracked resource is: its kind's name (`ResourceRecord::kind`), parsed where the
+/// resource enters the registry, so that a rule compares variants and a misspelt name cannot
+/// silently turn a rule off (in debug builds an unknown name panics at creation).
+///
+/// ```
+/// use leakproof::track::ResourceKind;
+/// assert_eq!(ResourceKind::parse("rwlock"), ResourceKind::RwLock);
+/// assert_eq!(ResourceKind::parse("mpsc channel"), ResourceKind::Mpsc);
+/// assert!(ResourceKind::parse("tcp stream").is_socket());
+/// assert_eq!(ResourceKind::parse("a kind nobody makes"), ResourceKind::Other);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResourceKind {
+    /// leakproof's Go-style channel (`leakproof::chan`).
+    Chan,
+    /// A `leakproof::tokio` mpsc channel.
+    Mpsc,
+    /// A `leakproof::tokio` oneshot channel.
+    Oneshot,
+    /// A mutex (leakproof's or `leakproof::tokio`'s).
+    Mutex,
+    /// A read-write lock (leakproof's or `leakproof::tokio`'s).
+    RwLock,
+    /// A counting semaphore (leakproof's or `leakproof::tokio`'s).
+    Semaphore,
+    /// leakproof's condition variable.
+    Cond,
+    /// leakproof's `WaitGroup`.
+    WaitGroup,
+    /// leakproof's `Once`.
+    Once,
+    /// A context (`leakproof::context`).
+    Context,
+    /// leakproof's ticker.
+    Ticker,
+    /// `leakproof::tokio::time::Interval`.
+    Interval,
+    /// `leakproof::tokio::sync::Notify`.
+    Notify,
+    /// `leakproof::tokio::sync::Barrier`.
+    Barrier,
+    /// `leakproof::tokio::sync::watch`.
+    Watch,
+    /// `leakproof::tokio::sync::broadcast`.
+    Broadcast,
+    /// `leakproof::tokio_util`'s `CancellationToken`.
+    CancellationToken,
+    /// `leakproof::tokio_util`'s `TaskTracker`.
+    TaskTracker,
+    /// A real TCP listener (`leakproof::tokio::net`).
+    TcpListener,
+    /// A real TCP stream (`leakproof::tokio::net`).
+    TcpStream,
+    /// A name this version does not know.
+    Other,
+}
+
+impl ResourceKind {
+    /// Parses a resource kind's name.
+    pub fn parse(name: &str) -> ResourceKind {
+        match name {
+            "channel" => ResourceKind::Chan,
+            "mpsc channel" => ResourceKind::Mpsc,
+            "oneshot channel" => ResourceKind::Oneshot,
+            "mutex" => ResourceKind::Mutex,
+            "rwlock" => ResourceKind::RwLock,
+            "semaphore" => ResourceKind::Semaphore,
+            "cond" => ResourceKind::Cond,
+            "waitgroup" => ResourceKind::WaitGroup,
+            "once" => ResourceKind::Once,
+            "context" => ResourceKind::Context,
+            "ticker" => ResourceKind::Ticker,
+            "interval" => ResourceKind::Interval,
+            "notify" => ResourceKind::Notify,
+            "barrier" => ResourceKind::Barrier,
+            "watch" => ResourceKind::Watch,
+            "broadcast" => ResourceKind::Broadcast,
+            "cancellation token" => ResourceKind::CancellationToken,
+            "task tracker" => ResourceKind::TaskTracker,
+            "tcp listener" => ResourceKind::TcpListener,
+            "tcp stream" => ResourceKind::TcpStream,
+            _ => ResourceKind::Other,
+        }
+    }
+
+    /// A real socket: what ends a wait on it is outside the program.
+    pub fn is_socket(self) -> bool {
+        matches!(self, ResourceKind::TcpListener | ResourceKind::TcpStream)
+    }
+
+    /// A wake-up primitive with no holder to name (a report never says "held by nobody").
+    pub fn is_holdless(self) -> bool {
+        matches!(
+            self,
+            ResourceKind::Notify
+                | ResourceKind::Barrier
+                | ResourceKind::Watch
+                | ResourceKind::Broadcast
+                | ResourceKind::CancellationToken
+                | ResourceKind::TaskTracker
+        )
+    }
 }
 
 impl Op {
@@ -653,10 +762,10 @@ impl Snapshot {
         };
         match self.resource(w.resource) {
             // Any one permit holder's release would do: no single task is waited for.
-            Some(r) if r.kind == "semaphore" => Vec::new(),
+            Some(r) if r.resource == ResourceKind::Semaphore => Vec::new(),
             Some(r) => {
                 let mut next: Vec<u64> = r.holders.iter().copied().filter(|h| *h != task).collect();
-                if r.kind == "rwlock" && w.kind == Op::Read {
+                if r.resource == ResourceKind::RwLock && w.kind == Op::Read {
                     // A writer-preferring lock queues readers behind waiting writers.
                     next.extend(
                         self.waits
@@ -799,10 +908,13 @@ impl Snapshot {
         let wait = self.wait_of(task.id);
         let what = match wait {
             Some(w) => match self.resource(w.resource) {
-                Some(r) if r.kind == "channel" => format!("chan {}", w.op),
-                Some(r) if r.kind == "mpsc channel" => format!("mpsc {}", w.op),
-                Some(r) if r.kind == "oneshot channel" => format!("oneshot {}", w.op),
-                _ => w.op.clone(),
+                Some(r) => match r.resource {
+                    ResourceKind::Chan => format!("chan {}", w.op),
+                    ResourceKind::Mpsc => format!("mpsc {}", w.op),
+                    ResourceKind::Oneshot => format!("oneshot {}", w.op),
+                    _ => w.op.clone(),
+                },
+                None => w.op.clone(),
             },
             None => Self::idle_label(task, stuck),
         };
@@ -853,10 +965,10 @@ impl Snapshot {
         r: &ResourceRecord,
         wait: Option<&WaitRecord>,
     ) -> fmt::Result {
-        if r.kind == "mpsc channel" || r.kind == "oneshot channel" {
+        if matches!(r.resource, ResourceKind::Mpsc | ResourceKind::Oneshot) {
             return self.write_tokio_channel(f, r, wait);
         }
-        if r.kind != "channel" {
+        if r.resource != ResourceKind::Chan {
             return self.write_lock(f, r, wait);
         }
         let cap = match r.capacity {
@@ -956,7 +1068,7 @@ impl Snapshot {
                 o.resource == r.id && o.kind == what && Some(o.task) != wait.map(|w| w.task)
             })
         };
-        if r.kind == "oneshot channel" {
+        if r.resource == ResourceKind::Oneshot {
             writeln!(
                 f,
                 "    on oneshot channel #{} created at {}",
@@ -1042,23 +1154,15 @@ impl Snapshot {
                 format!("task {h} \"{name}\"")
             })
             .collect();
-        // Wake-up primitives (tokio's `Notify`, `watch`, …) have no holder to name.
-        const HOLDLESS: [&str; 6] = [
-            "notify",
-            "barrier",
-            "watch",
-            "broadcast",
-            "cancellation token",
-            "task tracker",
-        ];
-        if r.kind.starts_with("tcp ") {
+        if r.resource.is_socket() {
             writeln!(
                 f,
                 "    a real socket: what ends the wait (a peer connecting, sending or hanging \
                  up) is outside the program"
             )?;
         } else if holders.is_empty() {
-            if !HOLDLESS.contains(&r.kind.as_str()) {
+            // Wake-up primitives (tokio's `Notify`, `watch`, …) have no holder to name.
+            if !r.resource.is_holdless() {
                 writeln!(f, "    held by nobody")?;
             }
         } else {
