@@ -106,6 +106,9 @@ impl<T> Core<T> {
         }
         // Set while the lock is held, so that a joiner that sees `done` also sees `finished`.
         self.finished.store(true, Ordering::Release);
+        if let Some(e) = exec {
+            e.task_finished();
+        }
         let joiners = std::mem::take(&mut out.joiners);
         drop(out);
         // Under loom a waker holds a loom `Arc`, which must not outlive the execution.
@@ -447,7 +450,7 @@ fn spawn_inner<T: Send + 'static>(
     });
     if let Some(e) = &exec {
         e.race.spawned(backend::current_task_id(), id);
-        e.add_task(core.clone());
+        e.add_task(|| core.clone());
         track::task_spawned(
             Some(e),
             id,

@@ -327,6 +327,27 @@ fn close_wakes_a_blocked_receiver() {
 }
 
 #[test]
+fn close_wakes_every_blocked_receiver_and_a_value_handed_before_it_stays_theirs() {
+    // A close takes every receiver nothing was handed to out of the channel's queue at once;
+    // one a send handed its value to just before the close (the value waits in its entry
+    // until it runs) still receives it.
+    check_all_loom_bound("close-wakes-every-receiver", 2, || async {
+        let (tx, rx) = chan::bounded::<u32>(1);
+        let rx2 = rx.clone();
+        let a = task::spawn(async move { rx.recv().await });
+        let b = task::spawn(async move { rx2.recv().await });
+        yield_a_few().await;
+        // Handed to a waiting receiver if there is one, else buffered: either way received
+        // exactly once, and the other receiver sees the close.
+        tx.try_send(7).unwrap();
+        tx.close();
+        let mut got = vec![a.await.unwrap(), b.await.unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [None, Some(7)]);
+    });
+}
+
+#[test]
 fn dropping_every_sender_ends_the_receive_loop() {
     check_all_loom_bound("drop-senders-closes", 3, || async {
         let (tx, rx) = chan::bounded::<u32>(1);

@@ -624,8 +624,13 @@ impl<T> RecvFuture<'_, T> {
     /// The value a sender handed our waiting entry (and, for a select arm, won the select
     /// for us), with its message id, if one did: takes it and removes the entry.
     fn take_handed(&mut self, st: &mut State<T>) -> Option<(u64, T)> {
-        let id = self.waiter?;
-        let i = st.waiter_index(id)?;
+        let i = st.waiter_index(self.waiter?)?;
+        self.take_handed_at(st, i)
+    }
+
+    /// [`take_handed`](Self::take_handed) with our entry's index `i` already looked up.
+    fn take_handed_at(&mut self, st: &mut State<T>, i: usize) -> Option<(u64, T)> {
+        let id = st.receivers_waiting[i].id;
         st.receivers_waiting[i].slot.as_ref()?;
         let w = st.receivers_waiting.remove(i).expect("waiter position");
         let (msg, v) = w.slot.expect("checked above");
@@ -639,15 +644,23 @@ impl<T> RecvFuture<'_, T> {
     /// front of the buffer, for the next receiver (wakers into `wake`).
     #[inline]
     fn unqueue(&mut self, st: &mut State<T>, wake: &mut Wakers) {
-        let Some(id) = self.waiter.take() else { return };
-        let Some(i) = st.waiter_index(id) else { return };
+        let i = self.waiter.and_then(|id| st.waiter_index(id));
+        self.unqueue_at(st, i, wake);
+    }
+
+    /// [`unqueue`](Self::unqueue) with our entry's index already looked up (`None`: we have
+    /// no entry, or it left the queue when the channel closed).
+    #[inline]
+    fn unqueue_at(&mut self, st: &mut State<T>, i: Option<usize>, wake: &mut Wakers) {
+        self.waiter = None;
+        let Some(i) = i else { return };
         let w = st
             .receivers_waiting
             .remove(i)
             .expect("waiter position is valid");
-        st.race.receiver_left(id);
+        st.race.receiver_left(w.id);
         if let Some(v) = w.slot {
-            st.race.returned(id, self.shared.cap);
+            st.race.returned(w.id, self.shared.cap);
             st.buf.push_front(v);
             st.bump();
             st.settle(self.shared.cap, None, wake);
@@ -678,23 +691,22 @@ impl<T> RecvFuture<'_, T> {
             }
         }
         let mut st = sh.state.lock();
-        let mut queued = None;
-        if let Some((msg, v)) = self.take_handed(&mut st) {
+        // Our entry's place in the queue, looked up once (the queue may be long); none if it
+        // left the queue when the channel closed. `take` moves no entry, so it stays valid.
+        let queued = self.waiter.and_then(|id| st.waiter_index(id));
+        if queued.is_none() {
+            self.waiter = None;
+        }
+        if let Some((msg, v)) = queued.and_then(|i| self.take_handed_at(&mut st, i)) {
             drop(st);
             self.stop_waiting();
             sh.msg_received(msg);
             return Step::Ready(Some(v));
         }
-        if let Some(id) = self.waiter {
-            match st.waiter_index(id) {
-                Some(i) => queued = Some(i),
-                None => self.waiter = None,
-            }
-        }
         let mut wake = Wakers::default();
         match st.take(sh.cap, mine, self.waiter, &mut wake) {
             Take::Value(msg, v) => {
-                self.unqueue(&mut st, &mut wake);
+                self.unqueue_at(&mut st, queued, &mut wake);
                 drop(st);
                 self.stop_waiting();
                 sh.msg_received(msg);
@@ -702,7 +714,7 @@ impl<T> RecvFuture<'_, T> {
                 Step::Ready(Some(v))
             }
             Take::Closed => {
-                self.unqueue(&mut st, &mut wake);
+                self.unqueue_at(&mut st, queued, &mut wake);
                 drop(st);
                 self.stop_waiting();
                 wake_all(wake);

@@ -280,9 +280,21 @@ impl<T> State<T> {
         }
     }
 
-    /// Wakes every waiting receiver and every blocked sender (into `wake`).
+    /// Wakes every waiting receiver and every blocked sender (into `wake`), as the channel
+    /// closes. A receiver no sender handed a value has nothing left to wait for: its entry
+    /// leaves the queue now, so that each of many receivers woken by one close does not
+    /// search a long queue for its own entry (its next step finds none and sees the close).
     pub fn wake_all(&mut self, wake: &mut Wakers) {
-        wake.extend(self.receivers_waiting.iter().map(|w| w.waker.clone()));
+        debug_assert!(self.closed(), "wake_all is for a closing channel");
+        let race = &mut self.race;
+        self.receivers_waiting.retain(|w| {
+            wake.push(w.waker.clone());
+            if w.slot.is_some() {
+                return true; // handed a value before the close: it is still theirs
+            }
+            race.receiver_left(w.id);
+            false
+        });
         wake.extend(self.offers.iter().map(|o| o.waker.clone()));
     }
 }

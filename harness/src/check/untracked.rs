@@ -169,7 +169,7 @@ impl RuntimeTasks {
             // a moment: the checker only acts on a count that lasts.
             let alive = runtime.metrics().num_alive_tasks();
             Untracked {
-                count: alive.saturating_sub(exec.unfinished_tasks().len()),
+                count: alive.saturating_sub(exec.unfinished_count() as usize),
                 sites: Vec::new(),
             }
         }

@@ -42,8 +42,11 @@ pub(crate) struct Exec {
     pub spans: bool,
     pub registry: Arc<Registry>,
     next_id: AtomicU64,
+    /// The spawned tasks, for the end-of-body join under loom and shuttle (see `add_task`).
     tasks: Mutex<Vec<Arc<dyn TaskEnd>>>,
     spawned: AtomicU64,
+    /// How many of the spawned tasks have finished (see [`Exec::task_finished`]).
+    finished: AtomicU64,
     /// The task list's length after its last prune.
     pruned_len: std::sync::atomic::AtomicUsize,
     finding: Mutex<Option<Finding>>,
@@ -101,6 +104,7 @@ impl Exec {
             next_id: AtomicU64::new(1),
             tasks: Mutex::new(Vec::new()),
             spawned: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
             pruned_len: std::sync::atomic::AtomicUsize::new(0),
             finding: Mutex::new(None),
             at_finding: Mutex::new(None),
@@ -121,18 +125,24 @@ impl Exec {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Registers a spawned task so the end-of-body join can wait for it.
+    /// Counts a spawned task, and under loom and shuttle keeps it (`task` makes the handle)
+    /// so that the end-of-body join can wait for each one.
     ///
-    /// Finished tasks are pruned only when the list has doubled since the last prune, so
-    /// spawning stays amortised O(1) with many tasks alive.
-    pub(crate) fn add_task(&self, task: Arc<dyn TaskEnd>) {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        if tasks.len() >= 64 && tasks.len() >= 2 * self.pruned_len.load(Ordering::Relaxed) {
-            tasks.retain(|t| !t.finished());
-            self.pruned_len.store(tasks.len(), Ordering::Relaxed);
+    /// The tokio checker's join waits on the counts alone ([`Exec::unfinished_count`]): it
+    /// keeps no list, so a finished task's state is freed when the task ends, on the thread
+    /// that ran it, instead of all at once when the run ends. Finished tasks are pruned from
+    /// the list only when it has doubled since the last prune, so spawning stays amortised
+    /// O(1) with many tasks alive.
+    pub(crate) fn add_task(&self, task: impl FnOnce() -> Arc<dyn TaskEnd>) {
+        if self.backend != Backend::Tokio {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            if tasks.len() >= 64 && tasks.len() >= 2 * self.pruned_len.load(Ordering::Relaxed) {
+                tasks.retain(|t| !t.finished());
+                self.pruned_len.store(tasks.len(), Ordering::Relaxed);
+            }
+            tasks.push(task());
         }
-        tasks.push(task);
-        self.spawned.fetch_add(1, Ordering::Relaxed);
+        self.spawned.fetch_add(1, Ordering::Release);
     }
 
     /// How many tasks this execution has spawned so far.
@@ -140,8 +150,30 @@ impl Exec {
         self.spawned.load(Ordering::Relaxed)
     }
 
-    /// The spawned tasks that have not finished yet.
+    /// Counts one spawned task as finished; called once per task, when its end is recorded.
+    pub(crate) fn task_finished(&self) {
+        self.finished.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many spawned tasks have not finished yet: two counters read, so the end-of-body
+    /// join asks it as often as it likes without walking (or locking) the task list while
+    /// many tasks end.
+    pub(crate) fn unfinished_count(&self) -> u64 {
+        // The finished count first: a task that spawned another before it finished made the
+        // spawn count include its child by then.
+        let finished = self.finished.load(Ordering::Acquire);
+        self.spawned
+            .load(Ordering::Acquire)
+            .saturating_sub(finished)
+    }
+
+    /// The spawned tasks that have not finished yet (loom and shuttle; the tokio checker
+    /// keeps counts only).
     pub(crate) fn unfinished_tasks(&self) -> Vec<Arc<dyn TaskEnd>> {
+        debug_assert!(
+            self.backend != Backend::Tokio,
+            "the tokio checker keeps no task list"
+        );
         let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.iter().filter(|t| !t.finished()).cloned().collect()
     }
