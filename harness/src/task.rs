@@ -490,3 +490,14 @@ pub(crate) const SHUTTLE_MAX_TASKS: usize = 10_000;
 pub async fn yield_now() {
     backend::yield_now().await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tasks_shared_state_is_not_sized_by_shuttles_mutex() {
+        // Every spawned task allocates one `Core`, on tokio too: a lock variant holding
+        // shuttle's mutex inline (256 bytes with this value) made each one 296 bytes.
+        let core = std::mem::size_of::<super::Core<()>>();
+        assert!(core <= 160, "Core<()> is {core} bytes");
+    }
+}

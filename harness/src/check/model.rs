@@ -74,8 +74,36 @@ struct Run {
 /// (`Check::trace` prints to stderr, with the checkers' own scheduling steps;
 /// `LEAKPROOF_TRACE` prints harness events through the test harness's capture).
 pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
-    let tracking = TrackingLayer::with_registry(registry);
-    let harness_only = || Targets::new().with_target(track::TARGET, LevelFilter::TRACE);
+    full_dispatch(registry.clone(), trace).unwrap_or_else(|| {
+        // A subscriber-wide filter: loom's and shuttle's own events are never even built.
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(harness_only())
+                .with(TrackingLayer::with_registry(registry)),
+        )
+    })
+}
+
+/// Only leakproof's own events (target `harness`).
+fn harness_only() -> Targets {
+    Targets::new().with_target(track::TARGET, LevelFilter::TRACE)
+}
+
+/// Runs `f` (a loom or shuttle run) under the run's dispatcher when it has something to
+/// print or a user's subscriber to forward to. Otherwise under none: the tracking layer
+/// alone would receive nothing (without a trace, the primitives write to the registry
+/// directly), and a scoped default costs shuttle a dispatcher swap at every task switch
+/// (about 5% of an execution of the bench's producer/consumer program).
+fn with_run_dispatch<R>(registry: &Arc<Registry>, trace: bool, f: impl FnOnce() -> R) -> R {
+    match full_dispatch(registry.clone(), trace) {
+        Some(d) => tracing::dispatcher::with_default(&d, f),
+        None => f(),
+    }
+}
+
+/// The run's dispatcher when it must print (`Check::trace`, `LEAKPROOF_TRACE`) or forward
+/// to the user's subscriber; `None` when it would hold the tracking layer alone.
+fn full_dispatch(registry: Arc<Registry>, trace: bool) -> Option<Dispatch> {
     let events = std::env::var_os("LEAKPROOF_TRACE").is_some();
     // The user's own subscriber keeps seeing their code (see `forward`).
     let user = super::forward::user_dispatch().map(super::forward::Forward::new);
@@ -84,13 +112,9 @@ pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
         f.with_filter(filter)
     });
     if !trace && !events && user.is_none() {
-        // A subscriber-wide filter: loom's and shuttle's own events are never even built.
-        return Dispatch::new(
-            tracing_subscriber::registry()
-                .with(harness_only())
-                .with(tracking),
-        );
+        return None;
     }
+    let tracking = TrackingLayer::with_registry(registry);
     let steps = trace.then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
@@ -109,13 +133,13 @@ pub(super) fn dispatch(registry: Arc<Registry>, trace: bool) -> Dispatch {
             .without_time()
             .with_filter(harness_only())
     });
-    Dispatch::new(
+    Some(Dispatch::new(
         tracing_subscriber::registry()
             .with(tracking.with_filter(harness_only()))
             .with(steps)
             .with(events)
             .with(user),
-    )
+    ))
 }
 
 /// One execution: run the body as task 0, then join every task still alive.
@@ -279,10 +303,9 @@ fn run_loom(
     let r = run.clone();
     let restore = exec::preserve();
     let watch = arm_watchdog(ctx, run);
-    let result =
-        tracing::dispatcher::with_default(&dispatch(run.registry.clone(), ctx.trace), || {
-            panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
-        });
+    let result = with_run_dispatch(&run.registry, ctx.trace, || {
+        panic::catch_unwind(AssertUnwindSafe(|| builder.check(move || execution(&r))))
+    });
     drop(watch);
     drop(restore);
     result
@@ -596,40 +619,39 @@ fn shuttle_run(
     let f = move || execution(&r);
     let restore = exec::preserve();
     let watch = arm_watchdog(ctx, &run);
-    let result =
-        tracing::dispatcher::with_default(&dispatch(run.registry.clone(), ctx.trace), || {
-            panic::catch_unwind(AssertUnwindSafe(|| match sched {
-                Sched::Random(n, seed) => {
-                    shuttle::Runner::new(
-                        quiet(shuttle::scheduler::RandomScheduler::new_from_seed(seed, n)),
-                        config,
-                    )
-                    .run(f);
-                }
-                Sched::Pct(n, depth, seed) => {
-                    shuttle::Runner::new(
-                        quiet(shuttle::scheduler::PctScheduler::new_from_seed(
-                            seed, depth, n,
-                        )),
-                        config,
-                    )
-                    .run(f);
-                }
-                Sched::Replay(schedule, _) => {
-                    shuttle::Runner::new(
-                        quiet(Counting {
-                            inner: shuttle::scheduler::ReplayScheduler::new_from_encoded(&schedule),
-                            taken: taken.clone(),
-                        }),
-                        config,
-                    )
-                    .run(f);
-                }
-                Sched::Guided { scheduler, .. } => {
-                    shuttle::Runner::new(quiet(scheduler), config).run(f);
-                }
-            }))
-        });
+    let result = with_run_dispatch(&run.registry, ctx.trace, || {
+        panic::catch_unwind(AssertUnwindSafe(|| match sched {
+            Sched::Random(n, seed) => {
+                shuttle::Runner::new(
+                    quiet(shuttle::scheduler::RandomScheduler::new_from_seed(seed, n)),
+                    config,
+                )
+                .run(f);
+            }
+            Sched::Pct(n, depth, seed) => {
+                shuttle::Runner::new(
+                    quiet(shuttle::scheduler::PctScheduler::new_from_seed(
+                        seed, depth, n,
+                    )),
+                    config,
+                )
+                .run(f);
+            }
+            Sched::Replay(schedule, _) => {
+                shuttle::Runner::new(
+                    quiet(Counting {
+                        inner: shuttle::scheduler::ReplayScheduler::new_from_encoded(&schedule),
+                        taken: taken.clone(),
+                    }),
+                    config,
+                )
+                .run(f);
+            }
+            Sched::Guided { scheduler, .. } => {
+                shuttle::Runner::new(quiet(scheduler), config).run(f);
+            }
+        }))
+    });
     drop(watch);
     drop(restore);
     let stats = CheckerStats {

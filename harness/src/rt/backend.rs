@@ -32,10 +32,14 @@ pub(crate) fn current() -> Backend {
 ///
 /// Every harness primitive keeps its shared state behind one of these, so the model
 /// checkers explore the interleavings of the primitives' operations.
+///
+/// Shuttle's mutex is boxed: it keeps its scheduler state inline (176 bytes beside the
+/// value), and a variant that size would make every lock as big, on tokio too, where each
+/// task's handle state holds one (a task's bookkeeping went from 296 to 144 bytes).
 pub(crate) enum Lock<T> {
     Std(std::sync::Mutex<T>),
     Loom(loom::sync::Mutex<T>),
-    Shuttle(shuttle::sync::Mutex<T>),
+    Shuttle(Box<shuttle::sync::Mutex<T>>),
     /// Under shuttle, a lock never held across a scheduling point (see [`Lock::new_leaf`]):
     /// one scheduling point, then a std mutex that is never contended.
     ShuttleLeaf(std::sync::Mutex<T>),
@@ -59,7 +63,7 @@ impl<T> Lock<T> {
     pub(crate) fn new(value: T) -> Self {
         match current() {
             Backend::Loom => Lock::Loom(loom::sync::Mutex::new(value)),
-            Backend::Shuttle => Lock::Shuttle(shuttle::sync::Mutex::new(value)),
+            Backend::Shuttle => Lock::Shuttle(Box::new(shuttle::sync::Mutex::new(value))),
             Backend::Tokio => Lock::Std(std::sync::Mutex::new(value)),
         }
     }
@@ -347,9 +351,6 @@ pub(crate) const NO_TASK: u64 = u64::MAX;
 loom::thread_local! {
     static LOOM_TASK: Cell<u64> = Cell::new(NO_TASK);
 }
-shuttle::thread_local! {
-    static SHUTTLE_TASK: Cell<u64> = Cell::new(NO_TASK);
-}
 tokio::task_local! {
     static TOKIO_TASK: u64;
 }
@@ -358,7 +359,14 @@ tokio::task_local! {
 pub(crate) fn set_task_id(backend: Backend, id: u64) {
     match backend {
         Backend::Loom => LOOM_TASK.with(|t| t.set(id)),
-        Backend::Shuttle => SHUTTLE_TASK.with(|t| t.set(id)),
+        // Kept by the execution, by shuttle's task id (see `Exec::set_shuttle_task`).
+        Backend::Shuttle => {
+            let me = usize::from(shuttle::current::me());
+            exec::with_current(|e| {
+                e.expect("a shuttle task runs inside an execution")
+                    .set_shuttle_task(me, id)
+            });
+        }
         Backend::Tokio => unreachable!("tokio task ids are scoped with `scope_task`"),
     }
 }
@@ -370,11 +378,12 @@ pub(crate) fn scope_task<F: Future>(id: u64, future: F) -> impl Future<Output = 
 
 /// The harness id of the task running now, if any.
 pub(crate) fn current_task_id() -> u64 {
-    match current() {
-        Backend::Loom => LOOM_TASK.try_with(|t| t.get()).unwrap_or(NO_TASK),
-        Backend::Shuttle => SHUTTLE_TASK.try_with(|t| t.get()).unwrap_or(NO_TASK),
-        Backend::Tokio => TOKIO_TASK.try_with(|t| *t).unwrap_or(NO_TASK),
-    }
+    exec::with_current(|e| match e.map(|e| (e.backend, e)) {
+        Some((Backend::Loom, _)) => LOOM_TASK.try_with(|t| t.get()).unwrap_or(NO_TASK),
+        Some((Backend::Shuttle, e)) => shuttle::current::try_get_current_task()
+            .map_or(NO_TASK, |me| e.shuttle_task(usize::from(me))),
+        Some((Backend::Tokio, _)) | None => TOKIO_TASK.try_with(|t| *t).unwrap_or(NO_TASK),
+    })
 }
 
 /// Runs `$body` with `$a` bound to whichever backend atomic `$self` holds.

@@ -44,6 +44,11 @@ pub(crate) struct Exec {
     next_id: AtomicU64,
     /// The spawned tasks, for the end-of-body join under loom and shuttle (see `add_task`).
     tasks: Mutex<Vec<Arc<dyn TaskEnd>>>,
+    /// Under shuttle, the harness id of each shuttle task, indexed by shuttle's own task id
+    /// (which counts up from 0 in each execution). A lookup here is an index; shuttle's
+    /// task-local storage hashes its key with SipHash on every access, and the running
+    /// task's id is asked for a dozen times per execution of even a small program.
+    shuttle_ids: Mutex<Vec<u64>>,
     spawned: AtomicU64,
     /// How many of the spawned tasks have finished (see [`Exec::task_finished`]).
     finished: AtomicU64,
@@ -103,6 +108,7 @@ impl Exec {
             // id 0 is the body ("main"), spawned tasks and resources count up from 1.
             next_id: AtomicU64::new(1),
             tasks: Mutex::new(Vec::new()),
+            shuttle_ids: Mutex::new(Vec::new()),
             spawned: AtomicU64::new(0),
             finished: AtomicU64::new(0),
             pruned_len: std::sync::atomic::AtomicUsize::new(0),
@@ -143,6 +149,23 @@ impl Exec {
             tasks.push(task());
         }
         self.spawned.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records that shuttle task `shuttle_task` runs harness task `id`.
+    pub(crate) fn set_shuttle_task(&self, shuttle_task: usize, id: u64) {
+        let mut ids = self.shuttle_ids.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.len() <= shuttle_task {
+            ids.resize(shuttle_task + 1, super::backend::NO_TASK);
+        }
+        ids[shuttle_task] = id;
+    }
+
+    /// The harness task shuttle task `shuttle_task` runs (`NO_TASK` if none was recorded).
+    pub(crate) fn shuttle_task(&self, shuttle_task: usize) -> u64 {
+        let ids = self.shuttle_ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.get(shuttle_task)
+            .copied()
+            .unwrap_or(super::backend::NO_TASK)
     }
 
     /// How many tasks this execution has spawned so far.
