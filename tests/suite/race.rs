@@ -269,6 +269,30 @@ fn a_send_orders_before_the_matching_receive() {
 }
 
 #[test]
+fn a_write_after_the_send_races_with_the_receiver() {
+    // The twin of `a_send_orders_before_the_matching_receive`: the send orders only what came
+    // before it. The receive usually parks before the execution's first `RaceCell` access,
+    // which switches the detector on; a channel keeps no clock released before then (it
+    // would be empty), and that must neither order nor hide anything.
+    for cap in [0usize, 1] {
+        races(
+            &format!("written after the send, cap {cap}"),
+            move || async move {
+                let cell = Arc::new(RaceCell::new(0u32));
+                let (tx, rx) = chan::bounded(cap);
+                let c = cell.clone();
+                task::spawn(async move {
+                    tx.send(()).await.unwrap();
+                    c.set(5);
+                });
+                rx.recv().await.unwrap();
+                let _ = cell.get();
+            },
+        );
+    }
+}
+
+#[test]
 fn an_unbounded_send_orders_before_the_receive() {
     no_race("unbounded send edge", || async {
         let cell = Arc::new(RaceCell::new(0u32));

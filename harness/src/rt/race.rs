@@ -111,6 +111,11 @@ impl SyncClock {
         with_detector(|d, me| d.acquire(me, &self.0));
     }
 
+    /// Whether nothing was released into this clock (acquiring it does nothing).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// A snapshot of the running task's clock, ticking it (a release into a fresh clock).
     pub(crate) fn released_now() -> SyncClock {
         let mut c = SyncClock::default();
