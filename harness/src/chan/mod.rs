@@ -241,10 +241,12 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        // With every receiver gone for good, no task can observe the sender count (nor the
-        // close the last drop makes): under loom the drop then needs no scheduling point.
+        // Under loom the drop needs no scheduling point when another sender is left (the
+        // count stays above zero: the channel stays open, and a later drop still finds out
+        // that it is the last), or with every receiver gone for good (no task can observe
+        // the count, nor the close the last drop makes).
         if let Some(mut st) = self.shared.state.quiet() {
-            if st.receivers == 0 {
+            if st.senders > 1 || st.receivers == 0 {
                 st.senders -= 1;
                 self.shared.report(&st);
                 return;
@@ -329,10 +331,12 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        // With every sender gone for good (so no send waits either), no task can observe the
-        // receiver count: under loom the drop then needs no scheduling point.
+        // Under loom the drop needs no scheduling point when another receiver is left (the
+        // count stays above zero: sends still succeed, and a later drop still finds out that
+        // it is the last), or with every sender gone for good (so no send waits either, and
+        // no task can observe the count).
         if let Some(mut st) = self.shared.state.quiet() {
-            if st.senders == 0 {
+            if st.receivers > 1 || st.senders == 0 {
                 st.receivers -= 1;
                 self.shared.report(&st);
                 return;
