@@ -1,9 +1,10 @@
 //! The tokio checker: runs the body for real on a fresh multi-thread runtime per run.
 //!
 //! No clock is virtual and no schedule is controlled, so a verdict needs waiting: a task
-//! still alive after the body returns is given a grace period (as goleak does; the
-//! checker looks every millisecond, since the count of tasks alive is two counters) and called a leak only once it is blocked on a harness operation with no progress
-//! anywhere, or once the grace period is over. A body that never returns is a deadlock once
+//! still alive after the body returns is given a grace period (as goleak does; the checker
+//! looks every millisecond, since the count of tasks alive is two counters) and called a
+//! leak only once it is blocked on a harness operation with no progress anywhere, or once
+//! the grace period is over. A body that never returns is a deadlock once
 //! every live task is blocked with no progress, or when the watchdog fires. Tasks on the
 //! runtime that leakproof did not spawn (`untracked.rs`) hold both verdicts back while they
 //! live (they may wake the blocked ones), and are a leak themselves once the grace period is
