@@ -287,12 +287,14 @@ impl<T> State<T> {
     pub fn wake_all(&mut self, wake: &mut Wakers) {
         debug_assert!(self.closed(), "wake_all is for a closing channel");
         let race = &mut self.race;
-        self.receivers_waiting.retain(|w| {
-            wake.push(w.waker.clone());
+        self.receivers_waiting.retain_mut(|w| {
             if w.slot.is_some() {
+                wake.push(w.waker.clone());
                 return true; // handed a value before the close: it is still theirs
             }
             race.receiver_left(w.id);
+            // The entry goes: its waker moves to the wake list instead of being cloned.
+            wake.push(std::mem::replace(&mut w.waker, Waker::noop().clone()));
             false
         });
         wake.extend(self.offers.iter().map(|o| o.waker.clone()));
