@@ -127,12 +127,10 @@ impl<T: Send> TaskEnd for Core<T> {
 
     fn wait(&self) -> Pin<Box<dyn Future<Output = ()> + '_>> {
         Box::pin(std::future::poll_fn(move |cx| {
-            // The task's end woke us for it, and an ended task stays ended: under loom,
-            // seeing that needs no scheduling point.
-            if self.outcome.quiet().is_some_and(|out| out.done) {
-                return Poll::Ready(());
-            }
-            let mut out = self.outcome.lock();
+            // Only the harness joins this way, once the body has returned: no program can
+            // tell when it looked, so under loom the look is never a scheduling point (one
+            // would make loom run every task's end both before and after it).
+            let mut out = self.outcome.quiet().unwrap_or_else(|| self.outcome.lock());
             if out.done {
                 Poll::Ready(())
             } else {

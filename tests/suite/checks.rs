@@ -367,6 +367,46 @@ fn loom_refuses_too_many_tasks_with_a_clear_message() {
     assert!(f.report.contains("too many tasks for loom"), "{}", f.report);
 }
 
+/// Under loom, the harness's own join of the tasks left when the body returns is not a
+/// scheduling point: no program can tell whether a task ended before or after it looked, so
+/// loom explores one execution here, not one per order.
+#[test]
+fn the_harness_join_after_the_body_adds_no_loom_execution() {
+    let stats = Check::new("detached-end")
+        .loom()
+        .run(|| async {
+            task::spawn(async {});
+        })
+        .unwrap();
+    assert_eq!(stats.executions, 1, "{stats:?}");
+}
+
+/// A task whose handle is alive ends at a scheduling point: loom explores the handle's
+/// `is_finished` both before and after the end.
+#[test]
+fn loom_explores_an_observed_task_end_both_ways() {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    Check::new("observed-end")
+        .loom()
+        .run(move || {
+            let seen = seen2.clone();
+            async move {
+                let h = task::spawn(async {});
+                let done = h.is_finished();
+                seen.lock().unwrap().push(done);
+                h.await.unwrap();
+            }
+        })
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.contains(&true) && seen.contains(&false),
+        "loom saw is_finished as {seen:?}"
+    );
+}
+
 #[test]
 fn slow_tasks_that_finish_are_not_leaks_on_tokio() {
     Check::new("slow")

@@ -24,7 +24,8 @@ pub(crate) struct Finding {
 pub(crate) trait TaskEnd: Send + Sync {
     /// Whether the task has finished (completed, panicked or been aborted).
     fn finished(&self) -> bool;
-    /// Waits for the task to finish, without taking its output.
+    /// Waits for the task to finish, without taking its output: the end-of-body join's
+    /// (under loom it is never a scheduling point, since no program can observe it).
     fn wait(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>;
 }
 
