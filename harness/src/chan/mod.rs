@@ -213,7 +213,7 @@ fn closed_send<T>(sh: &Shared<T>, site: &Location<'_>, closed_at: &Location<'_>)
         .registry
         .tasks
         .get(&me)
-        .map(|t| format!("task {} \"{}\"", t.id, t.name))
+        .map(|t| t.label(me))
         .unwrap_or_else(|| format!("task {me}"));
     e.record(Finding {
         kind: FailureKind::ClosedSend,

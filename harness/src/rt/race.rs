@@ -423,11 +423,8 @@ fn task_line(exec: &Exec, id: u64) -> (String, Option<String>) {
         return ("a thread outside any task".into(), None);
     }
     match exec.registry.tasks.get(&id) {
-        Some(t) if id == 0 => (format!("task 0 \"{}\"", t.name), None),
-        Some(t) => (
-            format!("task {} \"{}\"", t.id, t.name),
-            Some(t.spawned_at.to_string()),
-        ),
+        Some(t) if id == 0 => (t.label(0), None),
+        Some(t) => (t.label(id), Some(t.spawned_at.to_string())),
         None if id == 0 => ("task 0 \"main\"".into(), None),
         None => (format!("task {id}"), None),
     }

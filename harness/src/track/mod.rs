@@ -389,16 +389,14 @@ impl Registry {
             } => {
                 reg.tasks.insert(
                     task,
-                    registry::TaskEntry {
-                        id: task,
-                        name: match name {
+                    registry::TaskEntry::new(
+                        match name {
                             Some(n) => registry::TaskName::Given(n.into()),
-                            None => registry::TaskName::Default(task),
+                            None => registry::TaskName::Default,
                         },
                         parent,
-                        spawned_at: site.interned(),
-                        state: TaskState::Running,
-                    },
+                        site.interned(),
+                    ),
                 );
             }
             Update::TaskEnd { task, how } => {
@@ -455,13 +453,12 @@ impl Registry {
                 reg.waits.insert(
                     task,
                     registry::WaitEntry {
-                        task,
                         resource: res,
                         op,
                         kind,
                         timer,
                         site: site.interned(),
-                        spans,
+                        spans: spans.into_boxed_slice(),
                     },
                 );
             }

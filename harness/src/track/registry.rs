@@ -463,42 +463,61 @@ pub(crate) fn intern_location(loc: &std::panic::Location<'_>) -> SiteRef {
         .unwrap_or_else(|_| intern_site(loc.file(), loc.line(), loc.column()))
 }
 
-/// A task's name as the registry keeps it: the default `task-N` costs nothing.
+/// A task's name as the registry keeps it: the default `task-N` costs nothing (N is the
+/// task's id, the map's key).
 #[derive(Clone, Debug)]
 pub(crate) enum TaskName {
     /// `task-N`.
-    Default(u64),
+    Default,
     /// A name given to `spawn_named` (or `main`).
     Given(std::sync::Arc<str>),
 }
 
-impl fmt::Display for TaskName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskName::Default(id) => write!(f, "task-{id}"),
-            TaskName::Given(name) => f.write_str(name),
-        }
-    }
-}
-
-/// A task as the registry keeps it (a [`TaskRecord`] in snapshots).
+/// A task as the registry keeps it (a [`TaskRecord`] in snapshots), keyed by its id. Kept
+/// small (40 bytes): a run may hold 100,000 of them.
 #[derive(Clone, Debug)]
 pub(crate) struct TaskEntry {
-    pub id: u64,
     pub name: TaskName,
-    pub parent: Option<u64>,
+    /// The parent's id, or [`TaskEntry::NO_PARENT`] (the body).
+    pub parent: u64,
     pub spawned_at: SiteRef,
     /// `Running` while alive: a snapshot shows `Blocked` for a live task with a wait.
     pub state: TaskState,
 }
 
 impl TaskEntry {
-    /// The record a snapshot shows.
-    pub(crate) fn record(&self) -> TaskRecord {
+    /// `parent` of a task without one.
+    pub(crate) const NO_PARENT: u64 = u64::MAX;
+
+    /// The entry of a task just spawned.
+    pub(crate) fn new(name: TaskName, parent: Option<u64>, spawned_at: SiteRef) -> Self {
+        TaskEntry {
+            name,
+            parent: parent.unwrap_or(Self::NO_PARENT),
+            spawned_at,
+            state: TaskState::Running,
+        }
+    }
+
+    /// Task `id`'s name (`id` is this entry's key).
+    pub(crate) fn name(&self, id: u64) -> String {
+        match &self.name {
+            TaskName::Default => format!("task-{id}"),
+            TaskName::Given(name) => name.to_string(),
+        }
+    }
+
+    /// Task `id` as reports name it: `task 3 "worker"`.
+    pub(crate) fn label(&self, id: u64) -> String {
+        format!("task {id} \"{}\"", self.name(id))
+    }
+
+    /// The record a snapshot shows of task `id` (this entry's key).
+    pub(crate) fn record(&self, id: u64) -> TaskRecord {
         TaskRecord {
-            id: self.id,
-            name: self.name.to_string(),
-            parent: self.parent,
+            id,
+            name: self.name(id),
+            parent: (self.parent != Self::NO_PARENT).then_some(self.parent),
             spawned_at: self.spawned_at.clone(),
             state: self.state,
         }
@@ -522,10 +541,10 @@ impl OpName {
     }
 }
 
-/// A pending operation as the registry keeps it (a [`WaitRecord`] in snapshots).
+/// A pending operation as the registry keeps it (a [`WaitRecord`] in snapshots), keyed by
+/// the waiting task's id (a task waits on one operation at a time). Kept small (64 bytes).
 #[derive(Clone, Debug)]
 pub(crate) struct WaitEntry {
-    pub task: u64,
     pub resource: u64,
     pub op: OpName,
     /// `op` parsed.
@@ -533,20 +552,22 @@ pub(crate) struct WaitEntry {
     /// Whether a timer ends the wait.
     pub timer: bool,
     pub site: SiteRef,
-    pub spans: Vec<String>,
+    /// The spans the task was inside (empty, and no allocation, unless `tracing` spans were
+    /// entered).
+    pub spans: Box<[String]>,
 }
 
 impl WaitEntry {
-    /// The record a snapshot shows.
-    pub(crate) fn record(&self) -> WaitRecord {
+    /// The record a snapshot shows of the wait of task `task` (this entry's key).
+    pub(crate) fn record(&self, task: u64) -> WaitRecord {
         WaitRecord {
-            task: self.task,
+            task,
             resource: self.resource,
             op: self.op.as_str().to_string(),
             kind: self.kind,
             timer: self.timer,
             site: self.site.clone(),
-            spans: self.spans.clone(),
+            spans: self.spans.to_vec(),
         }
     }
 
@@ -662,7 +683,7 @@ impl Registry {
         for t in self.tasks.iter() {
             if t.state.is_alive() {
                 live += 1;
-                blocked &= self.waits.get(&t.id).is_some_and(|w| !w.is_timer());
+                blocked &= self.waits.get(t.key()).is_some_and(|w| !w.is_timer());
             }
         }
         (blocked, live)
@@ -675,7 +696,7 @@ impl Registry {
         // growing vector and a stable sort's moves were half of a snapshot's time.
         let mut tasks: Vec<TaskRecord> = Vec::with_capacity(self.tasks.len());
         tasks.extend(self.tasks.iter().map(|t| {
-            let mut rec = t.value().record();
+            let mut rec = t.value().record(*t.key());
             // A live task is blocked while it has a wait (the registry keeps no separate
             // flag: a wait costs one map write, not two).
             if rec.state == TaskState::Running && self.waits.contains_key(&rec.id) {
@@ -694,7 +715,7 @@ impl Registry {
         }));
         resources.sort_unstable_by_key(|r| r.id);
         let mut waits: Vec<WaitRecord> = Vec::with_capacity(self.waits.len());
-        waits.extend(self.waits.iter().map(|w| w.value().record()));
+        waits.extend(self.waits.iter().map(|w| w.value().record(*w.key())));
         // A task waits on one operation at a time: task ids are unique here too.
         waits.sort_unstable_by_key(|w| w.task);
         Snapshot {
@@ -1188,5 +1209,17 @@ impl fmt::Display for Snapshot {
             f.write_str(&s)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_registrys_per_task_entries_stay_small() {
+        // A run may hold 100,000 of each: the task's id is the maps' key, not a field.
+        let task = std::mem::size_of::<super::TaskEntry>();
+        let wait = std::mem::size_of::<super::WaitEntry>();
+        assert!(task <= 40, "TaskEntry is {task} bytes");
+        assert!(wait <= 64, "WaitEntry is {wait} bytes");
     }
 }
