@@ -90,7 +90,7 @@ fn rows(snap: &Snapshot) -> Vec<Row> {
                 "STUCK {} {} {}:{}",
                 w.op,
                 resource_name(snap, w.resource, &w.op),
-                short_file(&w.site.file),
+                short_file(w.site.file),
                 w.site.line
             ),
             message: None,

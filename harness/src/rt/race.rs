@@ -83,37 +83,40 @@ impl VClock {
 /// Keep it behind the primitive's lock and call [`release`](SyncClock::release) and
 /// [`acquire`](SyncClock::acquire) under that lock, in the same critical section as the
 /// operation they stand for.
+///
+/// Boxed, and absent until the detector first releases into it: one word in every task's
+/// shared state and every primitive, which only a run that touches a `RaceCell` fills.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SyncClock(VClock);
+pub(crate) struct SyncClock(Option<Box<VClock>>);
 
 impl SyncClock {
     /// The running task releases into this clock (unlock, send, close...).
     pub(crate) fn release(&mut self) {
-        with_detector(|d, me| d.release(me, &mut self.0, false));
+        with_detector(|d, me| d.release(me, self.0.get_or_insert_default(), false));
     }
 
     /// The running task releases into this clock, replacing what earlier releases left
     /// (a store-release starts a new release sequence).
     pub(crate) fn release_store(&mut self) {
-        with_detector(|d, me| d.release(me, &mut self.0, true));
+        with_detector(|d, me| d.release(me, self.0.get_or_insert_default(), true));
     }
 
     /// Forgets what earlier releases left (a relaxed store ends a release sequence).
     pub(crate) fn clear(&mut self) {
-        self.0 = VClock::default();
+        self.0 = None;
     }
 
     /// The running task acquires what this clock holds (lock, receive...).
     pub(crate) fn acquire(&self) {
-        if self.0.is_empty() {
+        let Some(clock) = self.0.as_deref().filter(|c| !c.is_empty()) else {
             return;
-        }
-        with_detector(|d, me| d.acquire(me, &self.0));
+        };
+        with_detector(|d, me| d.acquire(me, clock));
     }
 
     /// Whether nothing was released into this clock (acquiring it does nothing).
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.as_deref().is_none_or(VClock::is_empty)
     }
 
     /// A snapshot of the running task's clock, ticking it (a release into a fresh clock).

@@ -302,18 +302,7 @@ impl SiteIn<'_> {
     }
 
     fn site(self) -> Site {
-        match self {
-            SiteIn::Loc(l) => Site {
-                file: l.file().to_string(),
-                line: l.line(),
-                column: l.column(),
-            },
-            SiteIn::Dyn(file, line, column) => Site {
-                file: file.to_string(),
-                line,
-                column,
-            },
-        }
+        *self.interned()
     }
 }
 

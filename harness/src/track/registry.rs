@@ -8,10 +8,13 @@ use std::sync::Arc;
 use dashmap::DashMap;
 
 /// A source position (`file:line:column`), usually a `#[track_caller]` location.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// `Copy`: the file name is interned, one copy per source file for the whole process, so a
+/// snapshot of 100,000 tasks copies their spawn sites without allocating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Site {
     /// Source file, as the compiler names it.
-    pub file: String,
+    pub file: &'static str,
     /// 1-based line.
     pub line: u32,
     /// 1-based column.
@@ -420,7 +423,8 @@ pub(crate) type SiteRef = &'static Site;
 pub(crate) fn intern_site(file: &str, line: u32, column: u32) -> SiteRef {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Sites = Mutex<HashMap<Box<str>, HashMap<(u32, u32), SiteRef>>>;
+    // Each file name and site is leaked once: there are as many as call sites.
+    type Sites = Mutex<HashMap<&'static str, HashMap<(u32, u32), SiteRef>>>;
     static SITES: OnceLock<Sites> = OnceLock::new();
     let mut sites = SITES
         .get_or_init(Default::default)
@@ -429,17 +433,15 @@ pub(crate) fn intern_site(file: &str, line: u32, column: u32) -> SiteRef {
     if let Some(site) = sites.get(file).and_then(|m| m.get(&(line, column))) {
         return site;
     }
+    let file: &'static str = match sites.get_key_value(file) {
+        Some((known, _)) => known,
+        None => Box::leak(file.into()),
+    };
     sites
-        .entry(file.into())
+        .entry(file)
         .or_default()
         .entry((line, column))
-        .or_insert_with(|| {
-            Box::leak(Box::new(Site {
-                file: file.to_string(),
-                line,
-                column,
-            }))
-        })
+        .or_insert_with(|| Box::leak(Box::new(Site { file, line, column })))
 }
 
 /// The interned site of a `#[track_caller]` location, through a per-thread cache keyed by
@@ -518,7 +520,7 @@ impl TaskEntry {
             id,
             name: self.name(id),
             parent: (self.parent != Self::NO_PARENT).then_some(self.parent),
-            spawned_at: self.spawned_at.clone(),
+            spawned_at: *self.spawned_at,
             state: self.state,
         }
     }
@@ -566,7 +568,7 @@ impl WaitEntry {
             op: self.op.as_str().to_string(),
             kind: self.kind,
             timer: self.timer,
-            site: self.site.clone(),
+            site: *self.site,
             spans: self.spans.to_vec(),
         }
     }
@@ -1221,5 +1223,21 @@ mod tests {
         let wait = std::mem::size_of::<super::WaitEntry>();
         assert!(task <= 40, "TaskEntry is {task} bytes");
         assert!(wait <= 64, "WaitEntry is {wait} bytes");
+    }
+
+    #[test]
+    fn a_file_name_is_interned_once_for_all_its_sites() {
+        // A record's site is copied, not allocated: every site of one file shares its name.
+        let a = super::intern_site("src/interned_once.rs", 1, 2);
+        let b = super::intern_site(&String::from("src/interned_once.rs"), 3, 4);
+        assert_eq!((b.line, b.column), (3, 4));
+        assert!(
+            std::ptr::eq(a.file, b.file),
+            "{a:?} and {b:?} hold two copies"
+        );
+        assert!(std::ptr::eq(
+            a,
+            super::intern_site("src/interned_once.rs", 1, 2)
+        ));
     }
 }
