@@ -426,8 +426,8 @@ fn task_line(exec: &Exec, id: u64) -> (String, Option<String>) {
         return ("a thread outside any task".into(), None);
     }
     match exec.registry.tasks.get(&id) {
-        Some(t) if id == 0 => (t.label(0), None),
-        Some(t) => (t.label(id), Some(t.spawned_at.to_string())),
+        // The body (task 0) has no spawn site worth naming.
+        Some(t) => (t.label(id), (id != 0).then(|| t.spawned_at.to_string())),
         None if id == 0 => ("task 0 \"main\"".into(), None),
         None => (format!("task {id}"), None),
     }
